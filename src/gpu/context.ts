@@ -55,6 +55,12 @@ export interface CreateGpuOptions {
   powerPreference?: GPUPowerPreference;
   /** Seconds to wait for a readback before declaring the GPU hung. Default 600. */
   timeoutSeconds?: number;
+  /**
+   * Cap on the bytes of one storage binding that kernels plan for (default: the
+   * device's maxStorageBufferBindingSize). Kernels split their work to stay
+   * under it; lower it to keep single bindings small or to test the splitting.
+   */
+  maxStorageBindingBytes?: number;
 }
 
 /** A WGSL shader, as imported from `shaders/*.wgsl`, with the label used in errors. */
@@ -117,6 +123,8 @@ export class GpuBatch {
       }
     }
     if (wg[0] * wg[1] * wg[2] === 0) return;
+    const missing = kernel.bindings.filter((b) => b.kind !== 'uniform' && !spec.buffers[b.name]).map((b) => b.name);
+    if (missing.length > 0) throw new GpuValidationError(`${kernel.label}: no buffer given for binding '${missing.join("', '")}'`);
     const entries: GPUBindGroupEntry[] = [];
     const given = new Set(Object.keys(spec.buffers));
     for (const b of kernel.bindings) {
@@ -128,14 +136,13 @@ export class GpuBatch {
         continue;
       }
       const bound = spec.buffers[b.name];
-      if (!bound) throw new GpuValidationError(`${kernel.label}: no buffer given for binding '${b.name}'`);
       given.delete(b.name);
       const res = bound instanceof Object && 'buffer' in bound ? bound : { buffer: bound as GPUBuffer };
       const size = res.size ?? res.buffer.size - (res.offset ?? 0);
-      if (size > limits.maxStorageBufferBindingSize) {
+      if (size > this.ctx.maxBindingBytes) {
         throw new GpuLimitError(
-          `${kernel.label}: binding '${b.name}' is ${size} bytes, above the device limit ` +
-            `maxStorageBufferBindingSize = ${limits.maxStorageBufferBindingSize}`,
+          `${kernel.label}: binding '${b.name}' is ${size} bytes, above the storage binding limit of ` +
+            `${this.ctx.maxBindingBytes} bytes (device maxStorageBufferBindingSize = ${limits.maxStorageBufferBindingSize})`,
         );
       }
       entries.push({ binding: b.binding, resource: { buffer: res.buffer, offset: res.offset ?? 0, size } });
@@ -191,13 +198,18 @@ export class GpuContext {
   private disposed = false;
   private queueTail: Promise<unknown> = Promise.resolve();
 
+  /** The largest storage binding kernels may use, in bytes (see CreateGpuOptions.maxStorageBindingBytes). */
+  readonly maxBindingBytes: number;
+
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterReport,
     private readonly timeoutMs: number,
     private readonly onDispose: () => void,
+    maxStorageBindingBytes?: number,
   ) {
     this.pool = new BufferPool(device);
+    this.maxBindingBytes = Math.min(device.limits.maxStorageBufferBindingSize, maxStorageBindingBytes ?? Infinity);
     device.lost.then((info) => {
       if (!this.disposed) {
         this.lostError = new GpuDeviceLostError(
@@ -435,7 +447,7 @@ export async function createGpu(opts: CreateGpuOptions = {}): Promise<GpuContext
       maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
     },
   };
-  return new GpuContext(device, report, (opts.timeoutSeconds ?? 600) * 1000, onDispose);
+  return new GpuContext(device, report, (opts.timeoutSeconds ?? 600) * 1000, onDispose, opts.maxStorageBindingBytes);
 }
 
 /** One line naming the adapter, for reports: "google swiftshader (SwiftShader driver 5.0.0), fallback". */

@@ -24,12 +24,12 @@ export type Conv2dBuffers = {
 /** Record a conv2d into `batch`. All buffers hold f32 in PyTorch layouts. */
 export function encodeConv2d(ctx: GpuContext, batch: GpuBatch, g: ConvGeometry, hasBias: boolean, bufs: Conv2dBuffers): void {
   const kernel = ctx.kernel(CONV2D_SHADER, 'main', { TILE_X: TILE, TILE_Y: TILE });
-  const maxBinding = ctx.limits.maxStorageBufferBindingSize;
+  const maxBinding = ctx.maxBindingBytes;
   const plane = g.outHeight * g.outWidth;
   const wPerCo = g.inChannels * g.kernelHeight * g.kernelWidth;
   if (g.inChannels * g.inHeight * g.inWidth * 4 > maxBinding) {
     throw new GpuLimitError(
-      `conv2d input of ${g.inChannels}x${g.inHeight}x${g.inWidth} floats exceeds maxStorageBufferBindingSize ` +
+      `conv2d input of ${g.inChannels}x${g.inHeight}x${g.inWidth} floats exceeds the storage binding limit ` +
         `(${maxBinding} bytes); split the input into tiles`,
     );
   }
@@ -37,7 +37,7 @@ export function encodeConv2d(ctx: GpuContext, batch: GpuBatch, g: ConvGeometry, 
   const perCoBytes = Math.max(plane, wPerCo) * 4;
   let chunk = Math.floor(maxBinding / perCoBytes / CO_PER_THREAD) * CO_PER_THREAD;
   if (chunk < CO_PER_THREAD) {
-    throw new GpuLimitError(`conv2d: one output channel (${perCoBytes} bytes) does not fit maxStorageBufferBindingSize (${maxBinding})`);
+    throw new GpuLimitError(`conv2d: one output channel (${perCoBytes} bytes) does not fit the storage binding limit (${maxBinding})`);
   }
   chunk = Math.min(chunk, Math.ceil(g.outChannels / CO_PER_THREAD) * CO_PER_THREAD);
   const params = (outChannels: number) => ({
