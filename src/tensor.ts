@@ -4,7 +4,8 @@
  */
 import { InputError } from './errors.js';
 
-export type DType = 'float32' | 'int32' | 'int16' | 'uint8';
+/** 'int64' (BigInt64Array) holds exact 64-bit integers, e.g. wide accumulators. */
+export type DType = 'float32' | 'int32' | 'int16' | 'uint8' | 'int64';
 
 export type TypedArrayOf<D extends DType> = D extends 'float32'
   ? Float32Array
@@ -12,7 +13,9 @@ export type TypedArrayOf<D extends DType> = D extends 'float32'
     ? Int32Array
     : D extends 'int16'
       ? Int16Array
-      : Uint8Array;
+      : D extends 'uint8'
+        ? Uint8Array
+        : BigInt64Array;
 
 export interface Tensor<D extends DType = 'float32'> {
   readonly dtype: D;
@@ -35,6 +38,7 @@ const CONSTRUCTORS = {
   int32: Int32Array,
   int16: Int16Array,
   uint8: Uint8Array,
+  int64: BigInt64Array,
 } as const;
 
 /** Build a tensor, checking that the shape is valid and matches the data length. */
@@ -70,6 +74,7 @@ export function checkRank(t: Tensor<DType>, rank: number, what: string, layout: 
 
 /** Throw an InputError naming `what` and the first offending index if any value is NaN or infinite. */
 export function checkFinite(t: Tensor<DType>, what: string): void {
+  if (t.dtype !== 'float32') return; // integers are always finite (and Number.isFinite(bigint) is false)
   const d = t.data;
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i])) {
