@@ -5,12 +5,14 @@
 // channels = 1. NCHW activations: outer 1, channels C, inner H*W; OIHW weights:
 // outer 1, channels O, inner I*kh*kw.
 //
-// quantize (entry `quantize`): q = clamp(round_mode(x * invScale[c]) + zeroPoint[c], qmin, qmax)
-//   computed in f32: x * invScale is one correctly rounded f32 multiplication
-//   (invScale is the f32 inverse scale the host computed once; for power-of-two
-//   scales it is exactly 2^f); round_mode is round() (ties to even) or ties away
-//   from zero (trunc, then +-1 when the dropped fraction is >= 0.5, exact in
-//   f32); zero point added and clamp done in f32 (exact: all integers < 2^24).
+// quantize (entry `quantize`), the formula of src/quant/scheme.ts:
+//   xc = clamp(x, -bound[c], bound[c]); q = clamp(round_mode(xc * invScale[c]) + zeroPoint[c], qmin, qmax)
+//   xc * invScale is one correctly rounded f32 multiplication (invScale is the
+//   f32 inverse scale the host computed once; for power-of-two scales exactly
+//   2^f); the pre-clamp to bound = s * 2^17 never changes q and keeps the
+//   product finite; round_mode is round() (ties to even) or ties away from
+//   zero (trunc, then +-1 when the dropped fraction is >= 0.5, exact in f32);
+//   zero point added and clamp done in f32 (exact: all integers < 2^24).
 //   Output packed little-endian into u32 words: 4 uint8 (BITS = 8) or 2 int16
 //   (BITS = 16, two's complement) per word; one invocation writes one word.
 // dequantize (entry `dequantize`): x' = f32(q - zeroPoint[c]) * scale[c], one
@@ -45,6 +47,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read> packedIn: array<u32>;
 @group(0) @binding(7) var<storage, read_write> dequantized: array<f32>;
 @group(0) @binding(8) var<storage, read_write> rangeOut: array<f32>;
+@group(0) @binding(9) var<storage, read> bound: array<f32>;
 
 fn perWord() -> u32 {
   return 32u / BITS;
@@ -65,7 +68,8 @@ fn roundMode(v: f32) -> f32 {
 
 fn quantizeOne(i: u32) -> i32 {
   let c = channelOf(i);
-  let q = roundMode(values[i] * invScale[c]) + f32(zeroPoint[c]);
+  let xc = clamp(values[i], -bound[c], bound[c]);
+  let q = roundMode(xc * invScale[c]) + f32(zeroPoint[c]);
   return i32(clamp(q, f32(params.qmin), f32(params.qmax)));
 }
 
