@@ -8,7 +8,8 @@
 // M = s_in * s_w / s_out = M0 * 2^(shift - 31), M0 in [2^30, 2^31):
 //   q = RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc << max(shift, 0), M0), max(-shift, 0))
 // where the left shift saturates to int32 (TFLite leaves overflow undefined).
-// Rounding here is gemmlowp's (ties away from zero), whatever the rounding
+// Rounding here is gemmlowp's (the high multiply rounds ties towards +inf, the
+// divide ties away from zero), whatever the rounding
 // option: that option governs quantization of real values.
 //
 // Q16 (dynamic fixed point, power-of-two scales): an exact 64-bit accumulator
