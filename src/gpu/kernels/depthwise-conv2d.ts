@@ -1,0 +1,108 @@
+/**
+ * GPU fp32 depthwise conv2d, channel multiplier 1 (shaders/depthwise-conv2d.wgsl).
+ * Validates inputs with the same geometry rules as the CPU reference and
+ * splits the channels into chunks when a channel range of the input, output
+ * or weights would exceed the device's storage binding size.
+ */
+import source from '../../../shaders/depthwise-conv2d.wgsl';
+import { GpuLimitError } from '../../errors.js';
+import { depthwiseGeometry, type Conv2dOptions, type ConvGeometry } from '../../layers/conv-geometry.js';
+import { f32, type Tensor } from '../../tensor.js';
+import type { GpuBatch, GpuContext } from '../context.js';
+
+export const DEPTHWISE_SHADER = { label: 'depthwise-conv2d', code: source };
+/** Must match PX_PER_THREAD in the shader. */
+const PX_PER_THREAD = 4;
+const TILE_X = 16;
+const TILE_Y = 4;
+
+/** GPU-resident operands of a depthwise conv2d. */
+export type DepthwiseConv2dBuffers = {
+  input: GPUBuffer;
+  weight: GPUBuffer;
+  bias: GPUBuffer;
+  output: GPUBuffer;
+};
+
+/**
+ * Record a depthwise conv2d into `batch`. All buffers hold f32 in PyTorch
+ * layouts (input CHW, weight [C, 1, kh, kw], bias [C], output CHW).
+ * `maxBindingBytes` defaults to the device limit; a smaller value forces the
+ * chunked path (tests use it to exercise the split).
+ */
+export function encodeDepthwiseConv2d(
+  ctx: GpuContext,
+  batch: GpuBatch,
+  g: ConvGeometry,
+  hasBias: boolean,
+  bufs: DepthwiseConv2dBuffers,
+  maxBindingBytes: number = ctx.limits.maxStorageBufferBindingSize,
+): void {
+  const kernel = ctx.kernel(DEPTHWISE_SHADER, 'main', { TILE_X, TILE_Y });
+  const inPlane = g.inHeight * g.inWidth;
+  const outPlane = g.outHeight * g.outWidth;
+  const kArea = g.kernelHeight * g.kernelWidth;
+  const perChannelBytes = Math.max(inPlane, outPlane, kArea) * 4;
+  let chunk = Math.min(Math.floor(maxBindingBytes / perChannelBytes), ctx.limits.maxComputeWorkgroupsPerDimension);
+  if (chunk < 1) {
+    throw new GpuLimitError(
+      `depthwise conv2d: one channel (${g.inHeight}x${g.inWidth} in, ${g.outHeight}x${g.outWidth} out, ` +
+        `${perChannelBytes} bytes) does not fit maxStorageBufferBindingSize (${maxBindingBytes} bytes); split the input into tiles`,
+    );
+  }
+  chunk = Math.min(chunk, g.inChannels);
+  const params = (channels: number) => ({
+    channels, inHeight: g.inHeight, inWidth: g.inWidth, outHeight: g.outHeight, outWidth: g.outWidth,
+    kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+    stride: [g.strideH, g.strideW], dilation: [g.dilationH, g.dilationW], pad: [g.padTop, g.padLeft],
+    hasBias: hasBias ? 1 : 0,
+  });
+  const workgroups = (channels: number) =>
+    [Math.ceil(g.outWidth / (TILE_X * PX_PER_THREAD)), Math.ceil(g.outHeight / TILE_Y), channels] as const;
+  if (chunk >= g.inChannels) {
+    batch.dispatch(kernel, { buffers: bufs, params: params(g.inChannels), workgroups: workgroups(g.inChannels) });
+    return;
+  }
+  for (let c0 = 0; c0 < g.inChannels; c0 += chunk) {
+    const n = Math.min(chunk, g.inChannels - c0);
+    const x = batch.scratch(n * inPlane * 4, 'depthwise-conv2d/input-chunk');
+    const w = batch.scratch(n * kArea * 4, 'depthwise-conv2d/weight-chunk');
+    const b = batch.scratch(n * 4, 'depthwise-conv2d/bias-chunk');
+    const o = batch.scratch(n * outPlane * 4, 'depthwise-conv2d/output-chunk');
+    batch.encoder.copyBufferToBuffer(bufs.input, c0 * inPlane * 4, x, 0, n * inPlane * 4);
+    batch.encoder.copyBufferToBuffer(bufs.weight, c0 * kArea * 4, w, 0, n * kArea * 4);
+    if (hasBias) batch.encoder.copyBufferToBuffer(bufs.bias, c0 * 4, b, 0, n * 4);
+    batch.dispatch(kernel, { buffers: { input: x, weight: w, bias: b, output: o }, params: params(n), workgroups: workgroups(n) });
+    batch.encoder.copyBufferToBuffer(o, 0, bufs.output, c0 * outPlane * 4, n * outPlane * 4);
+  }
+}
+
+/**
+ * Run an fp32 depthwise conv2d (channel multiplier 1) on the GPU. Same contract as `depthwiseConv2dCpu`.
+ *
+ * @example
+ * const out = await depthwiseConv2dGpu(gpu, input, weight, bias, { padding: 'same', stride: 2 });
+ */
+export async function depthwiseConv2dGpu(
+  ctx: GpuContext,
+  input: Tensor,
+  weight: Tensor,
+  bias?: Tensor,
+  opts: Conv2dOptions = {},
+): Promise<Tensor> {
+  const g = depthwiseGeometry(input, weight, bias, opts);
+  const outLen = g.outChannels * g.outHeight * g.outWidth;
+  const bufs: DepthwiseConv2dBuffers = {
+    input: ctx.upload(input.data, 'depthwise-conv2d/input'),
+    weight: ctx.upload(weight.data, 'depthwise-conv2d/weight'),
+    bias: ctx.upload(bias?.data ?? new Float32Array(g.outChannels), 'depthwise-conv2d/bias'),
+    output: ctx.alloc(outLen * 4, 'depthwise-conv2d/output'),
+  };
+  try {
+    await ctx.run('depthwise-conv2d', (b) => encodeDepthwiseConv2d(ctx, b, g, !!bias, bufs));
+    const out = await ctx.readF32(bufs.output, outLen, 'depthwise-conv2d/output');
+    return f32([1, g.outChannels, g.outHeight, g.outWidth], out);
+  } finally {
+    ctx.release(bufs.input, bufs.weight, bufs.bias, bufs.output);
+  }
+}
