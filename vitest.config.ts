@@ -17,6 +17,8 @@ export default defineConfig({
   plugins: [wgslAsText],
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds dist/ when stale; test/browser.test.ts serves dist/browser to Chromium.
+    globalSetup: ['test/global-setup.ts'],
     // GPU tests share one software adapter; running files in parallel on a
     // 2-core machine only makes each slower and risks timeouts.
     fileParallelism: false,
