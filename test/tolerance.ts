@@ -171,3 +171,41 @@ export function quantRoundTripTolerance(scale: number, magnitude: number): numbe
  */
 export const INT_LSTM_Q8_H_STEPS = 3;
 export const INT_LSTM_Q16_GATE_STEPS = 2;
+
+/**
+ * GPU metrics (shaders/metrics.wgsl) against the CPU's f64 sums. Each GPU
+ * partial sum is built from f32 terms formed with one rounding (e^2, X^2,
+ * X'^2, X X'; |e| and the power-of-two scaling are exact), each term passing
+ * through at most `depth` f32 additions (METRICS_SUM_DEPTH: items per thread
+ * plus the log2(WG) levels of the workgroup tree); the host adds partials in
+ * f64. Higham's bound for any summation order (eq. 4.4 with the depth in
+ * place of n - 1) gives |S_gpu - S| <= gamma_{depth + 1} sum |terms|; one
+ * more u each for the CPU's f64 sum and the 1 - n u denominator of gamma:
+ * delta = (depth + 3) u, relative to sum |terms|, ~1.6e-6 at depth 24.
+ * Derived metrics (each sum S' = S (1 + a), |a| <= delta; for sum X X' the
+ * error is at most delta sqrt(sum X^2 sum X'^2) by Cauchy-Schwarz):
+ * - mean |e| and MSE: relative delta;
+ * - SQNR = 10 log10(Sx / Se): |d| <= (10 / ln 10) ln((1 + delta) / (1 - delta))
+ *   <= (20 / ln 10) delta / (1 - delta) dB;
+ * - cosine and clip share (ratios in [-1, 1] / [0, 1]): |d| <= 2 delta / (1 - delta);
+ * clamping (SQNR cap, cosine to [-1, 1], share to [0, 1]) never increases a
+ * difference. Valid while no scaled term underflows (2^-126 of the segment's
+ * largest |X|, |X'|), as in every test case here.
+ */
+export const METRICS_SUM_EXTRA_ROUNDINGS = 3;
+
+export function metricsSumRelTolerance(depth: number): number {
+  return (depth + METRICS_SUM_EXTRA_ROUNDINGS) * F32_UNIT_ROUNDOFF;
+}
+
+export function metricsDerivedTolerances(depth: number, cpu: { meanAbsError: number; mse: number }) {
+  const d = metricsSumRelTolerance(depth);
+  const ratio = (2 * d) / (1 - d);
+  return {
+    meanAbsError: d * cpu.meanAbsError,
+    mse: d * cpu.mse,
+    sqnrDb: (10 / Math.LN10) * ratio,
+    cosine: ratio,
+    clipShare: ratio,
+  };
+}

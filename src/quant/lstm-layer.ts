@@ -28,13 +28,14 @@
  * exactly in 64 bits; the bound n * 2^30 + |b_q| < 2^53 (pow2) or < 2^47
  * (linear, whose 15-bit multiplier must not overflow 64 bits) is checked.
  *
- * Each accumulator is requantized to the common gate format Q3.12 (int16,
- * real = v 2^-12) and clamped to int16:
+ * Each accumulator is requantized to the gate format Q3.12 (real = v 2^-12),
+ * each side held in int32 and clamped to +-2^24 (+-4096 in real terms, so
+ * the sum of the two sides cannot overflow int32):
  *
- *   Q8:         p = clamp(mbqm(acc, M0, shift)),  (M0, shift) = quantizeMultiplier(s_x s_wih[r] / 2^-12)
+ *   Q8:         p = clamp(mbqm(acc, M0, shift), -2^24, 2^24),  (M0, shift) = quantizeMultiplier(s_x s_wih[r] / 2^-12)
  *                                                  (resp. s_h s_whh[r] / 2^-12)
- *   Q16 pow2:   p = round_shift_clamp(acc, f_x + f_wih[r] - 12)  (resp. f_h + f_whh[r] - 12), in [-63, 62]
- *   Q16 linear: p = requant_linear64(acc, M0, shift), M0 as for Q8
+ *   Q16 pow2:   p = round_shift_clamp(acc, f_x + f_wih[r] - 12, -2^24, 2^24)  (resp. f_h + f_whh[r] - 12), in [-63, 62]
+ *   Q16 linear: p = requant_linear64(acc, M0, shift, -2^24, 2^24), M0 as for Q8
  *
  *     pre[r] = clamp(p_x[r] + p_h[r], -32768, 32767)                        Q3.12
  *
@@ -48,7 +49,13 @@
  *
  * Saturation is inherent: Q3.12 holds [-8, 8), and sigmoid(8) = 0.99966,
  * tanh(8) = 0.9999998, so any pre-activation beyond +-8 acts as +-8 (the
- * fp32 LSTM would give at most 3.4e-4 more or less for a gate).
+ * fp32 LSTM would give at most 3.4e-4 more or less for a gate). Only the
+ * sum is clamped to int16, not each side: an input side of +2624 and a
+ * recurrent side of -57 (real terms) still give +8, as the fp32 LSTM's
+ * +2567 would. (TFLite's integer LSTM saturates each matmul into an int16
+ * gate buffer first, and would give about 0 there.) The +-4096 clamp of each
+ * side changes a result only when one side exceeds 4096 and the other
+ * cancels it to within +-8, i.e. never for trained weights.
  *
  * Cell state c: int32 in Q11.20 (real = c 2^-20, range about +-2048), c_0 =
  * sat32(round(c0 2^20)). With rshift(v, s) = round_shift_clamp(v, s, rounding,
