@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { PeirError } from '../errors.js';
 import { adapterCommand } from './adapter.js';
+import { paperCommand } from './paper.js';
 import { runCommand } from './run.js';
 
 function buildProgram(): Command {
@@ -17,6 +18,7 @@ function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError()
     .addCommand(runCommand())
+    .addCommand(paperCommand())
     .addCommand(adapterCommand());
 }
 
