@@ -10,6 +10,7 @@ import { PeirError } from '../errors.js';
 import { adapterCommand } from './adapter.js';
 import { paperCommand } from './paper.js';
 import { runCommand } from './run.js';
+import { sweepCommand } from './sweep.js';
 
 function buildProgram(): Command {
   return new Command('peir')
@@ -19,6 +20,7 @@ function buildProgram(): Command {
     .showHelpAfterError()
     .addCommand(runCommand())
     .addCommand(paperCommand())
+    .addCommand(sweepCommand())
     .addCommand(adapterCommand());
 }
 

@@ -39,8 +39,8 @@ export function paddingArg(v: string): Padding {
   throw new InvalidArgumentError(`'${v}' must be same, valid, N or top,left,bottom,right`);
 }
 
-/** Add the experiment options to a command. */
-export function addRunOptions(cmd: Command): Command {
+/** Add the experiment options to a command; `formats` are the report formats it can print. */
+export function addRunOptions(cmd: Command, formats: readonly string[] = REPORT_FORMATS): Command {
   return cmd
     .addOption(new Option('--module <name>', 'layer to study').choices(MODULES).makeOptionMandatory())
     .addOption(new Option('--scheme <name>', 'q8: uint8 affine; q16: int16 dynamic fixed point').choices(['q8', 'q16']).makeOptionMandatory())
@@ -72,7 +72,7 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--rounding <mode>', 'rounding of real values (default half_even)').choices(['half_even', 'half_away']))
     .addOption(new Option('--mode <mode>', 'int: true integer kernels; fake: quantize-dequantize then fp32 (default int)').choices(['int', 'fake']))
     .addOption(new Option('--backend <b>', 'gpu: WebGPU kernels; cpu: the reference loops (default gpu)').choices(['gpu', 'cpu']))
-    .addOption(new Option('--format <f>', 'report format (csv: one row per trial)').choices(REPORT_FORMATS).default('table'))
+    .addOption(new Option('--format <f>', `report format${formats.includes('csv') ? ' (csv: one row per trial)' : ''}`).choices(formats).default('table'))
     .option('--out <file>', 'write the report to FILE instead of stdout')
     .option('-q, --quiet', 'no progress bar');
 }
