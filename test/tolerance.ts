@@ -181,7 +181,7 @@ export const INT_LSTM_Q16_GATE_STEPS = 2;
  * f64. Higham's bound for any summation order (eq. 4.4 with the depth in
  * place of n - 1) gives |S_gpu - S| <= gamma_{depth + 1} sum |terms|; one
  * more u each for the CPU's f64 sum and the 1 - n u denominator of gamma:
- * delta = (depth + 3) u, relative to sum |terms|, ~1.6e-6 at depth 24.
+ * delta = (depth + 3) u, relative to sum |terms|, ~4.4e-6 at depth 70.
  * Derived metrics (each sum S' = S (1 + a), |a| <= delta; for sum X X' the
  * error is at most delta sqrt(sum X^2 sum X'^2) by Cauchy-Schwarz):
  * - mean |e| and MSE: relative delta;
