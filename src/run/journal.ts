@@ -61,7 +61,7 @@ export class JsonlJournal implements TrialStore {
           'use another --jsonl path, or --fresh to overwrite it',
       );
     }
-    const last = torn ? lines.length - 1 : lines.length - 2; // index of the last complete line
+    const last = lines.length - 2; // the last complete line (after it: '' or the torn rest)
     for (let i = 1; i <= last; i++) {
       if (lines[i] === '') continue;
       let r: TrialResult;
