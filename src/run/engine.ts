@@ -13,7 +13,9 @@ import { conv2dIntGpu } from '../gpu/kernels/conv2d-int.js';
 import { depthwiseConv2dGpu } from '../gpu/kernels/depthwise-conv2d.js';
 import { lstmGpu } from '../gpu/kernels/lstm.js';
 import { lstmIntGpu } from '../gpu/kernels/lstm-int.js';
+import { computeMetricsGpu } from '../gpu/kernels/metrics.js';
 import { dequantizeGpu, minMaxGpu, quantizeGpu } from '../gpu/kernels/quantize.js';
+import { computeMetrics, type Metrics, type MetricsOptions } from '../metrics/metrics.js';
 import type { Conv2dOptions } from '../layers/conv-geometry.js';
 import type { IntConvSpec } from '../layers/int-conv-spec.js';
 import type { LstmInputs, LstmResult } from '../layers/lstm-shape.js';
@@ -41,6 +43,8 @@ export interface Engine {
   dequantize(t: Tensor<QuantDType>, p: QuantParams): Promise<Tensor>;
   /** Per-slice min / max (the min-max observer's reduction). */
   minMax(t: Tensor, axis: number | null): Promise<Range>;
+  /** PEIR and friends of an approximation against a reference (src/metrics). */
+  metrics(ref: Tensor, approx: Tensor, opts: MetricsOptions): Promise<Metrics>;
   dispose(): void;
 }
 
@@ -67,6 +71,9 @@ export class CpuEngine implements Engine {
   }
   async minMax(t: Tensor, axis: number | null): Promise<Range> {
     return tensorRange(t, axis);
+  }
+  async metrics(ref: Tensor, approx: Tensor, opts: MetricsOptions): Promise<Metrics> {
+    return computeMetrics(ref, approx, opts);
   }
   dispose(): void {}
 }
@@ -102,6 +109,9 @@ export class GpuEngine implements Engine {
   }
   minMax(t: Tensor, axis: number | null): Promise<Range> {
     return minMaxGpu(this.ctx, t, axis);
+  }
+  metrics(ref: Tensor, approx: Tensor, opts: MetricsOptions): Promise<Metrics> {
+    return computeMetricsGpu(this.ctx, ref, approx, opts);
   }
   dispose(): void {
     this.ctx.dispose();

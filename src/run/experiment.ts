@@ -11,9 +11,9 @@
  * trials go to a TrialStore as they complete (src/run/journal.ts writes them
  * to a JSON Lines file), and trials already in the store are not redone.
  */
-import { PeirError } from '../errors.js';
+import { InputError, PeirError } from '../errors.js';
 import type { Range } from '../quant/layer.js';
-import { computeMetrics, type Metrics } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { summarize, type Stats } from '../report/summary.js';
 import type { Tensor } from '../tensor.js';
 import { describeConfig, type RunConfig } from './config.js';
@@ -62,6 +62,13 @@ export interface RunHooks {
    * attribution: the browser page draws the worst trial's error map from it.
    */
   onTrial?: (t: TrialTensors) => void | Promise<void>;
+  /**
+   * Given inputs instead of the seeded streams (real activations, `peir model
+   * --inputs`): calibration input k is `calibration[k]`, trial k's input is
+   * `test[k]`; at least `cfg.calib` and `cfg.trials` of them, each of the
+   * layer's input shape.
+   */
+  inputs?: { calibration: readonly Tensor[]; test: readonly Tensor[] };
 }
 
 /** One computed trial's fp32 output X, quantized output X' (dequantized) and metrics. */
@@ -90,9 +97,17 @@ export interface RunReport {
 export async function runExperiment(cfg: RunConfig, engine: Engine, hooks: RunHooks = {}): Promise<RunReport> {
   const layer = hooks.layer ?? buildLayer(cfg);
   const store = hooks.store ?? new MemoryStore();
+  const given = hooks.inputs;
+  if (given && (given.calibration.length < cfg.calib || given.test.length < cfg.trials)) {
+    throw new InputError(
+      `given inputs: ${given.calibration.length} calibration and ${given.test.length} test tensors; the run needs ${cfg.calib} and ${cfg.trials}`,
+    );
+  }
+  const calibrationX = (k: number): Tensor => (given ? given.calibration[k] : calibrationInput(cfg, k));
+  const testX = (k: number): Tensor => (given ? given.test[k] : testInput(cfg, k));
 
   const t0 = performance.now();
-  const calibration = await calibrateLayer(engine, layer, cfg, (k) => calibrationInput(cfg, k));
+  const calibration = await calibrateLayer(engine, layer, cfg, calibrationX);
   const prepared = await prepareLayer(engine, layer, calibration, cfg);
   const calibrationSeconds = (performance.now() - t0) / 1000;
 
@@ -110,11 +125,11 @@ export async function runExperiment(cfg: RunConfig, engine: Engine, hooks: RunHo
       continue;
     }
     if (hooks.signal?.aborted) throw new PeirError(`run cancelled after ${trials.length} of ${cfg.trials} trials (finished trials are kept)`);
-    const x = testInput(cfg, k);
+    const x = testX(k);
     const reference = await forwardFp32(engine, layer, x);
     const { approx, integer } = await forwardQuantized(engine, prepared, x);
     const mOpts = metricsOptionsFor(prepared, reference.shape[OUTPUT_CHANNEL_AXIS]);
-    const result: TrialResult = prior ?? { trial: k, ...computeMetrics(reference, approx, mOpts) };
+    const result: TrialResult = prior ?? { trial: k, ...(await engine.metrics(reference, approx, mOpts)) };
     if (prior) resumed++;
     else store.append(result);
     trials.push(result);

@@ -12,7 +12,6 @@
  * stack feeds layer l the dequantized output of quantized layer l - 1.
  */
 import { randomConvWeights, randomLstmWeights, weightStream } from '../data/generate.js';
-import { computeMetrics } from '../metrics/metrics.js';
 import { stats, type Stats } from '../report/summary.js';
 import { f32, type Tensor } from '../tensor.js';
 import { resolveConfig, type RunConfig, type RunOptions } from './config.js';
@@ -125,7 +124,7 @@ export async function depthSweep(
     for (const [l, p] of prepared.entries()) {
       const y = await forwardFp32(engine, p.layer, x);
       const { approx } = await forwardQuantized(engine, p, xq);
-      perLayer[l].push(computeMetrics(y, approx, metricsOptionsFor(p, y.shape[OUTPUT_CHANNEL_AXIS])).peir);
+      perLayer[l].push((await engine.metrics(y, approx, metricsOptionsFor(p, y.shape[OUTPUT_CHANNEL_AXIS]))).peir);
       x = activate(y);
       xq = activate(approx);
     }
