@@ -59,3 +59,27 @@ export {
   PeirError,
   TensorFileError,
 } from './errors.js';
+export { depthwiseConv2dGpu } from './gpu/kernels/depthwise-conv2d.js';
+export { depthwiseConv2dCpu } from './cpu/depthwise-conv2d.js';
+export { lstmGpu } from './gpu/kernels/lstm.js';
+export { lstmCpu } from './cpu/lstm.js';
+export type { LstmInputs, LstmResult } from './layers/lstm-shape.js';
+export { conv2dIntGpu } from './gpu/kernels/conv2d-int.js';
+export { conv2dIntCpu, type IntConvResult } from './cpu/conv2d-int.js';
+export { lstmIntGpu } from './gpu/kernels/lstm-int.js';
+export { lstmIntCpu } from './cpu/lstm-int.js';
+export { quantizeGpu, dequantizeGpu, minMaxGpu } from './gpu/kernels/quantize.js';
+export { computeMetricsGpu } from './gpu/kernels/metrics.js';
+export { computeMetrics, type Metrics, type MetricsOptions } from './metrics/metrics.js';
+export * from './quant/index.js';
+export { intConvSpec, planConvQuant, tensorRange, type ConvQuantPlan, type QuantConfig, type Range } from './quant/layer.js';
+export { intLstmSpec, planLstmQuant, type IntLstmSpec, type LstmQuantPlan } from './quant/lstm-layer.js';
+export type { IntConvSpec } from './layers/int-conv-spec.js';
+export { createObserver, type ObserverKind, type RangeObserver } from './calibrate/observers.js';
+export { generateInput, randomConvWeights, randomLstmWeights, sample, type Distribution } from './data/generate.js';
+export { parseNpy, serializeNpy } from './data/npy.js';
+export { readNpy, writeNpy } from './data/npy-node.js';
+export { resolveConfig, type RunConfig, type RunOptions } from './run/config.js';
+export { CpuEngine, GpuEngine, createEngine, type Engine } from './run/engine.js';
+export { runExperiment, type RunReport, type TrialResult } from './run/experiment.js';
+export { formatReport, type ReportFormat } from './report/format.js';
