@@ -5,9 +5,12 @@
  *   dist/index.js     the Node library (src/index.ts), dependencies left as imports
  *   dist/cli.js       the `peir` command (src/cli/main.ts), executable
  *   dist/browser/     one bundle per page: every src/browser/page/<name>.html is
- *                     copied and src/browser/page/<name>.ts bundled beside it
+ *                     copied and src/browser/page/<name>.ts bundled beside it;
+ *                     and one per dedicated worker: src/browser/page/worker.ts
+ *                     and <name>-worker.ts become dist/browser/<same name>.js
  *
- * WGSL is imported as text (the same `text` loader vitest's plugin imitates).
+ * WGSL and the vendored ONNX schema (src/onnx/onnx.proto) are imported as text
+ * (the same `text` loader vitest's plugin imitates).
  * Files are written atomically (temporary file + rename) and only when their
  * content changed, so concurrent builds never leave a half-written bundle and a
  * rebuild with no change is a no-op. `--if-stale` builds only when an input
@@ -29,7 +32,7 @@ const common = {
   absWorkingDir: ROOT,
   bundle: true,
   format: 'esm',
-  loader: { '.wgsl': 'text' },
+  loader: { '.wgsl': 'text', '.proto': 'text' },
   sourcemap: 'linked',
   write: false,
   metafile: true,
@@ -63,6 +66,15 @@ function listPages() {
     .sort();
 }
 
+/** Worker scripts have no page of their own: a page starts them with `new Worker('./<name>.js')`. */
+function listWorkers() {
+  if (!existsSync(PAGES_DIR)) return [];
+  return readdirSync(PAGES_DIR)
+    .filter((f) => /^(?:[a-z0-9-]+-)?worker\.ts$/.test(f))
+    .map((f) => f.slice(0, -'.ts'.length))
+    .sort();
+}
+
 /** Replace `path` with `contents` unless it already holds exactly that; returns whether it wrote. */
 function writeAtomic(path, contents, { always = false } = {}) {
   if (!always && existsSync(path) && Buffer.compare(readFileSync(path), Buffer.from(contents)) === 0) return false;
@@ -86,6 +98,7 @@ async function build() {
   const t0 = performance.now();
   const startedAt = new Date();
   const pages = listPages();
+  const workers = listWorkers();
   for (const p of pages) {
     if (!existsSync(join(PAGES_DIR, `${p}.ts`))) throw new Error(`src/browser/page/${p}.html has no script src/browser/page/${p}.ts`);
   }
@@ -98,7 +111,7 @@ async function build() {
       platform: 'browser',
       target: 'es2022',
       outdir: BROWSER_OUT,
-      entryPoints: Object.fromEntries(pages.map((p) => [p, `src/browser/page/${p}.ts`])),
+      entryPoints: Object.fromEntries([...pages, ...workers].map((p) => [p, `src/browser/page/${p}.ts`])),
       plugins: [browserNodeHostStub],
     }),
   ]);
@@ -128,9 +141,9 @@ async function build() {
   const outputs = [...written].map((p) => relative(ROOT, p)).sort();
   // Always rewritten, dated to when this build started reading its inputs:
   // an input edited while esbuild ran still counts as newer than the build.
-  writeAtomic(STAMP, `${JSON.stringify({ pages, inputs: [...inputs].sort(), outputs }, null, 2)}\n`, { always: true });
+  writeAtomic(STAMP, `${JSON.stringify({ pages, workers, inputs: [...inputs].sort(), outputs }, null, 2)}\n`, { always: true });
   utimesSync(STAMP, startedAt, startedAt);
-  return { pages, ms: performance.now() - t0 };
+  return { pages: [...pages, ...workers], ms: performance.now() - t0 };
 }
 
 /** Why the last build is out of date, or undefined when it is current. */
@@ -144,6 +157,7 @@ function staleReason() {
     return 'unreadable build record';
   }
   if (JSON.stringify(listPages()) !== JSON.stringify(meta.pages)) return 'pages added or removed';
+  if (JSON.stringify(listWorkers()) !== JSON.stringify(meta.workers ?? [])) return 'workers added or removed';
   for (const o of meta.outputs) if (!existsSync(join(ROOT, o))) return `${o} is missing`;
   for (const i of meta.inputs) {
     const path = join(ROOT, i);

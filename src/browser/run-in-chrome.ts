@@ -23,8 +23,12 @@ export interface RunInChromeOptions<A> extends LaunchChromeOptions {
   arg?: A;
   /** Where the built pages are; default dist/browser of this package. */
   distDir?: string;
-  /** How long the page may take to load and define `window.peirHarness`. Default 30 s. */
+  /** How long the page may take to load and define its global (`ready`). Default 30 s. */
   readyTimeoutMs?: number;
+  /** The global the page defines once it is ready for `fn`. Default 'peirHarness'. */
+  ready?: string;
+  /** Called with the new tab before the page loads (e.g. to expose functions to it). */
+  prepare?: (page: Page) => Promise<void>;
   /**
    * Receives the page's console errors, uncaught exceptions and failed
    * requests as they happen. Default: written to stderr.
@@ -51,7 +55,7 @@ function watchPage(page: Page, report: (line: string) => void): void {
 }
 
 /**
- * Open `<pageName>.html`, wait until it defines `window.peirHarness`, run
+ * Open `<pageName>.html`, wait until it defines `window.peirHarness` (or the global named by `ready`), run
  * `fn(opts.arg)` in the page and return its (JSON-serialisable) result. If
  * anything fails, the thrown PeirError lists what the page reported.
  */
@@ -82,11 +86,16 @@ export async function runInChrome<T, A = undefined>(
       try {
         const page = await browser.newPage();
         watchPage(page, report);
+        if (opts.prepare) {
+          step = 'preparing the tab';
+          await opts.prepare(page);
+        }
         step = `loading ${pageName}.html`;
         const response = await page.goto(`${server.url}/${pageName}.html`, { waitUntil: 'load', timeout: readyTimeoutMs });
         if (!response?.ok()) throw new Error(`HTTP ${response?.status() ?? 'no response'}`);
-        step = 'waiting for window.peirHarness';
-        await page.waitForFunction(() => window.peirHarness !== undefined, { timeout: readyTimeoutMs });
+        const ready = opts.ready ?? 'peirHarness';
+        step = `waiting for window.${ready}`;
+        await page.waitForFunction((name: string) => (window as unknown as Record<string, unknown>)[name] !== undefined, { timeout: readyTimeoutMs }, ready);
         step = 'evaluating';
         return (await page.evaluate(fn as (arg: unknown) => unknown, opts.arg)) as T;
       } catch (e) {

@@ -8,8 +8,11 @@ import { Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { PeirError } from '../errors.js';
 import { adapterCommand } from './adapter.js';
+import { browserCommand } from './browser.js';
+import { modelCommand } from './model.js';
 import { paperCommand } from './paper.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 import { sweepCommand } from './sweep.js';
 
 function buildProgram(): Command {
@@ -19,9 +22,12 @@ function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError()
     .addCommand(runCommand())
+    .addCommand(modelCommand())
     .addCommand(paperCommand())
     .addCommand(sweepCommand())
-    .addCommand(adapterCommand());
+    .addCommand(adapterCommand())
+    .addCommand(serveCommand())
+    .addCommand(browserCommand());
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -37,7 +37,8 @@ export function adapterLine(a: RunReport['adapter']): string {
   return a.host === 'cpu-reference' ? a.description : describeAdapter(a);
 }
 
-function metricRows(summary: Record<string, Stats>): string[][] {
+/** The summary table's rows: [label, min, median, max, mean, std], formatted. */
+export function metricRows(summary: Record<string, Stats>): string[][] {
   const keys = [...Object.keys(METRIC_LABELS).filter((k) => k in summary), ...Object.keys(summary).filter((k) => !(k in METRIC_LABELS) && k !== 'trial')];
   return keys.map((k) => {
     const s = summary[k];
@@ -45,13 +46,14 @@ function metricRows(summary: Record<string, Stats>): string[][] {
   });
 }
 
-const HEADER = ['metric', 'min', 'median', 'max', 'mean', 'std'];
+export const SUMMARY_HEADER = ['metric', 'min', 'median', 'max', 'mean', 'std'];
 
-function worstTrial(trials: readonly TrialResult[]): TrialResult {
+export function worstTrial(trials: readonly TrialResult[]): TrialResult {
   return trials.reduce((a, b) => (b.peir > a.peir ? b : a));
 }
 
-function worstLine(r: RunReport): string {
+/** One sentence on the worst trial's worst element and its cause. */
+export function worstLine(r: RunReport): string {
   const t = worstTrial(r.trials);
   const w = t.worst;
   return (
@@ -70,7 +72,7 @@ export function formatTable(r: RunReport): string {
     `peir run: ${r.description}`,
     `adapter: ${adapterLine(r.adapter)}`,
     '',
-    alignTable([HEADER, ...metricRows(r.summary)]),
+    alignTable([SUMMARY_HEADER, ...metricRows(r.summary)]),
     '',
     worstLine(r),
     `time: calibration ${r.timing.calibrationSeconds.toFixed(2)} s, trials ${r.timing.trialSeconds.toFixed(2)} s` +
@@ -90,7 +92,7 @@ export function formatMarkdown(r: RunReport): string {
     `- layer and scheme: ${r.description}`,
     `- adapter: ${adapterLine(r.adapter)}`,
     '',
-    markdownTable(HEADER, metricRows(r.summary)),
+    markdownTable(SUMMARY_HEADER, metricRows(r.summary)),
     '',
     `${worstLine(r)}.`,
     '',
