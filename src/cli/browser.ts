@@ -6,7 +6,7 @@
  * usual places; puppeteer never downloads one) and always ends: on success,
  * error, --timeout or Ctrl-C (src/browser/chrome.ts).
  */
-import { writeFileSync } from 'node:fs';
+import { emitReport } from './output.js';
 import { Command } from 'commander';
 import { DEFAULT_CHROME_FLAGS } from '../browser/chrome.js';
 import { layerToJson, PROGRESS_EVENT, type LayerJson } from '../browser/page-protocol.js';
@@ -115,12 +115,7 @@ function runSubcommand(): Command {
         bar.stop();
       }
       const text = formatReport(report, o.format as ReportFormat);
-      if (o.out) {
-        writeFileSync(o.out as string, text);
-        process.stderr.write(`peir: report written to ${o.out as string}\n`);
-      } else {
-        process.stdout.write(text);
-      }
+      emitReport(text, o.out);
     });
   return cmd;
 }

@@ -1,5 +1,5 @@
 /** `peir paper`: reproduce the study's Tables 1-3 in one report. */
-import { writeFileSync } from 'node:fs';
+import { emitReport } from './output.js';
 import { Command, Option } from 'commander';
 import { MODULES, type ModuleKind } from '../run/config.js';
 import { createEngine } from '../run/engine.js';
@@ -48,10 +48,7 @@ export function paperCommand(): Command {
         });
         bar.stop();
         const text = o.format === 'json' ? formatPaperJson(report) : formatPaperMarkdown(report);
-        if (o.out) {
-          writeFileSync(o.out as string, text);
-          process.stderr.write(`peir: report written to ${o.out as string}\n`);
-        } else process.stdout.write(text);
+        emitReport(text, o.out);
       } finally {
         bar.stop();
         engine.dispose();

@@ -3,8 +3,8 @@
  * CPU reference; streams trials to a resumable JSON Lines journal; prints the
  * report in the chosen format; optionally dumps trial 0 for numpy.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { emitReport } from './output.js';
 import { Command } from 'commander';
 import { resolveConfig, type RunConfig } from '../run/config.js';
 import { createEngine } from '../run/engine.js';
@@ -55,12 +55,7 @@ export function runCommand(): Command {
         engine.dispose();
       }
       const text = formatReport(report, o.format as ReportFormat);
-      if (o.out) {
-        writeFileSync(o.out as string, text);
-        process.stderr.write(`peir: report written to ${o.out as string}\n`);
-      } else {
-        process.stdout.write(text);
-      }
+      emitReport(text, o.out);
     });
   return cmd;
 }

@@ -1,5 +1,5 @@
 /** `peir sweep size|depth`: PEIR against input size, or against the depth of a stack of quantized layers. */
-import { writeFileSync } from 'node:fs';
+import { emitReport } from './output.js';
 import { Command } from 'commander';
 import { resolveConfig } from '../run/config.js';
 import { createEngine } from '../run/engine.js';
@@ -10,13 +10,6 @@ import { InputError } from '../errors.js';
 import { addRunOptions, intArg, runOptionsFromCli } from './run-options.js';
 import { progressBar } from './progress.js';
 import { defaultJournalPath } from './run.js';
-
-function emit(text: string, out: unknown): void {
-  if (out) {
-    writeFileSync(out as string, text);
-    process.stderr.write(`peir: report written to ${out as string}\n`);
-  } else process.stdout.write(text);
-}
 
 const SWEEP_FORMATS = ['table', 'md', 'json'];
 
@@ -37,7 +30,7 @@ export function sweepCommand(): Command {
           onProgress: (row, done) => bar.update(row * cfg.trials + done),
         });
         bar.stop();
-        emit(formatSizeSweep(rows, o.format as 'table'), o.out);
+        emitReport(formatSizeSweep(rows, o.format as 'table'), o.out);
       } finally {
         bar.stop();
         engine.dispose();
@@ -56,7 +49,7 @@ export function sweepCommand(): Command {
       try {
         const r = await depthSweep(base, depthN, o.relu !== false, engine, (d) => bar.update(d));
         bar.stop();
-        emit(formatDepthSweep(r, o.format as 'table'), o.out);
+        emitReport(formatDepthSweep(r, o.format as 'table'), o.out);
       } finally {
         bar.stop();
         engine.dispose();

@@ -7,14 +7,15 @@
 import { lstmShape, type LstmInputs, type LstmResult } from '../layers/lstm-shape.js';
 import { f32 } from '../tensor.js';
 
-function sigmoid(x: number): number {
-  // Both branches evaluate exp of a non-positive number, so neither overflows.
+/** The logistic function in f64; both branches evaluate exp of a non-positive number, so neither overflows. */
+export function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
 }
 
-function tanh(x: number): number {
+/** tanh in f64 from exp(-2|x|), which cannot overflow. */
+export function tanh(x: number): number {
   const e = Math.exp(-2 * Math.abs(x));
   const t = (1 - e) / (1 + e);
   return x < 0 ? -t : t;

@@ -78,6 +78,7 @@
  * every other rounding shift follows the option. The dequantized output is
  * (h_q - z_h) s_h (dequantizeTensor with the plan's `hidden` parameters).
  */
+import { sigmoid, tanh } from '../cpu/lstm.js';
 import { InputError } from '../errors.js';
 import type { RequantRule } from '../layers/int-conv-spec.js';
 import { lstmShape, type LstmInputs } from '../layers/lstm-shape.js';
@@ -181,17 +182,6 @@ export interface IntLstmResult {
   accH: BigInt64Array;
 }
 
-function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-function tanh(x: number): number {
-  const e = Math.exp(-2 * Math.abs(x));
-  const t = (1 - e) / (1 + e);
-  return x < 0 ? -t : t;
-}
 
 let cachedLuts: LstmLuts | undefined;
 

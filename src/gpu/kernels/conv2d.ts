@@ -1,17 +1,26 @@
 /**
  * GPU fp32 conv2d (shaders/conv2d.wgsl). Validates inputs with the same
- * geometry rules as the CPU reference, splits the output channels into chunks
- * when the output or weights would exceed the device's storage binding size.
+ * geometry rules as the CPU reference, zero-pads the input once into a
+ * scratch buffer (so the convolution has no bounds tests), repacks the weights
+ * in the order the kernel reads them, and splits the output channels into
+ * chunks when the output or weights would exceed the device's storage binding
+ * size.
  */
 import source from '../../../shaders/conv2d.wgsl';
 import { GpuLimitError } from '../../errors.js';
 import { conv2dGeometry, type Conv2dOptions, type ConvGeometry } from '../../layers/conv-geometry.js';
 import { f32, type Tensor } from '../../tensor.js';
 import type { GpuBatch, GpuContext } from '../context.js';
+import { grid2d } from '../grid.js';
 
 export const CONV2D_SHADER = { label: 'conv2d', code: source };
-const CO_PER_THREAD = 4;
-const TILE = 8;
+/** Must match CO_BLOCK, PX and ROWS in the shader. */
+const CO_BLOCK = 8;
+const PX = 8;
+const ROWS = 4;
+const TILE_X = 8;
+const TILE_Y = 8;
+const PAD_WG = 64;
 
 /** GPU-resident operands of a conv2d. */
 export type Conv2dBuffers = {
@@ -21,46 +30,78 @@ export type Conv2dBuffers = {
   output: GPUBuffer;
 };
 
+/** Extent of the zero-padded input that every invocation's reads stay inside. */
+export function paddedExtent(g: ConvGeometry): { padHeight: number; padWidth: number } {
+  const rows = Math.ceil(g.outHeight / (ROWS * TILE_Y)) * ROWS * TILE_Y;
+  const cols = Math.ceil(g.outWidth / (PX * TILE_X)) * PX * TILE_X;
+  return {
+    padHeight: Math.max((rows - 1) * g.strideH + (g.kernelHeight - 1) * g.dilationH + 1, g.padTop + g.inHeight),
+    padWidth: Math.max((cols - 1) * g.strideW + (g.kernelWidth - 1) * g.dilationW + 1, g.padLeft + g.inWidth),
+  };
+}
+
 /** Record a conv2d into `batch`. All buffers hold f32 in PyTorch layouts. */
 export function encodeConv2d(ctx: GpuContext, batch: GpuBatch, g: ConvGeometry, hasBias: boolean, bufs: Conv2dBuffers): void {
-  const kernel = ctx.kernel(CONV2D_SHADER, 'main', { TILE_X: TILE, TILE_Y: TILE });
+  const fast = g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1;
+  const main = ctx.kernel(CONV2D_SHADER, 'main', { TILE_X, TILE_Y, KERNEL_3X3_S1: fast ? 1 : 0 });
   const maxBinding = ctx.maxBindingBytes;
+  const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
   const plane = g.outHeight * g.outWidth;
-  const wPerCo = g.inChannels * g.kernelHeight * g.kernelWidth;
-  if (g.inChannels * g.inHeight * g.inWidth * 4 > maxBinding) {
+  const kArea = g.kernelHeight * g.kernelWidth;
+  const wPerCo = g.inChannels * kArea;
+  const { padHeight, padWidth } = paddedExtent(g);
+  const paddedBytes = g.inChannels * padHeight * padWidth * 4;
+  if (g.inChannels * g.inHeight * g.inWidth * 4 > maxBinding || paddedBytes > maxBinding) {
     throw new GpuLimitError(
-      `conv2d input of ${g.inChannels}x${g.inHeight}x${g.inWidth} floats exceeds the storage binding limit ` +
+      `conv2d input of ${g.inChannels}x${g.inHeight}x${g.inWidth} floats (${paddedBytes} bytes zero-padded) exceeds the storage binding limit ` +
         `(${maxBinding} bytes); split the input into tiles`,
     );
   }
-  // Output channels per chunk: a multiple of CO_PER_THREAD whose output and weights fit one binding.
+  // Output channels per chunk: a multiple of CO_BLOCK whose output and packed weights fit one binding.
   const perCoBytes = Math.max(plane, wPerCo) * 4;
-  let chunk = Math.floor(maxBinding / perCoBytes / CO_PER_THREAD) * CO_PER_THREAD;
-  if (chunk < CO_PER_THREAD) {
-    throw new GpuLimitError(`conv2d: one output channel (${perCoBytes} bytes) does not fit the storage binding limit (${maxBinding})`);
+  let chunk = Math.floor(maxBinding / perCoBytes / CO_BLOCK) * CO_BLOCK;
+  if (chunk < CO_BLOCK) {
+    throw new GpuLimitError(`conv2d: ${CO_BLOCK} output channels (${CO_BLOCK * perCoBytes} bytes) do not fit the storage binding limit (${maxBinding})`);
   }
-  chunk = Math.min(chunk, Math.ceil(g.outChannels / CO_PER_THREAD) * CO_PER_THREAD);
-  const params = (outChannels: number) => ({
+  chunk = Math.min(chunk, Math.ceil(g.outChannels / CO_BLOCK) * CO_BLOCK);
+  const params = (outChannels: number, coBase: number, rowPitch: number) => ({
     inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels,
     outHeight: g.outHeight, outWidth: g.outWidth, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
     stride: [g.strideH, g.strideW], dilation: [g.dilationH, g.dilationW], pad: [g.padTop, g.padLeft],
-    hasBias: hasBias ? 1 : 0,
+    hasBias: hasBias ? 1 : 0, padHeight, padWidth, coBase, rowPitch,
   });
-  const workgroups = (co: number) =>
-    [Math.ceil(g.outWidth / TILE), Math.ceil(g.outHeight / TILE), Math.ceil(co / CO_PER_THREAD)] as const;
-  if (chunk >= g.outChannels) {
-    batch.dispatch(kernel, { buffers: bufs, params: params(g.outChannels), workgroups: workgroups(g.outChannels) });
-    return;
+  const tilesX = Math.ceil(g.outWidth / (PX * TILE_X));
+  const tilesY = Math.ceil(g.outHeight / (ROWS * TILE_Y));
+  if (tilesX > maxGroups || tilesY > maxGroups) {
+    throw new GpuLimitError(`conv2d: a ${g.outHeight}x${g.outWidth} output needs more than maxComputeWorkgroupsPerDimension = ${maxGroups} workgroups`);
   }
+
+  const padded = batch.scratch(paddedBytes, 'conv2d/padded-input');
+  const padGrid = grid2d(g.inChannels * padHeight * padWidth, PAD_WG, maxGroups);
+  batch.dispatch(ctx.kernel(CONV2D_SHADER, 'pad', { PAD_WG }), {
+    buffers: { source: bufs.input, padded },
+    params: params(g.outChannels, 0, padGrid.rowPitch),
+    workgroups: padGrid.workgroups,
+  });
+  const pack = ctx.kernel(CONV2D_SHADER, 'packWeights', { PAD_WG });
   for (let co0 = 0; co0 < g.outChannels; co0 += chunk) {
     const n = Math.min(chunk, g.outChannels - co0);
-    const w = batch.scratch(n * wPerCo * 4, 'conv2d/weight-chunk');
-    const b = batch.scratch(n * 4, 'conv2d/bias-chunk');
-    const o = batch.scratch(n * plane * 4, 'conv2d/output-chunk');
-    batch.encoder.copyBufferToBuffer(bufs.weight, co0 * wPerCo * 4, w, 0, n * wPerCo * 4);
-    if (hasBias) batch.encoder.copyBufferToBuffer(bufs.bias, co0 * 4, b, 0, n * 4);
-    batch.dispatch(kernel, { buffers: { input: bufs.input, weight: w, bias: b, output: o }, params: params(n), workgroups: workgroups(n) });
-    batch.encoder.copyBufferToBuffer(o, 0, bufs.output, co0 * plane * 4, n * plane * 4);
+    const blocks = Math.ceil(n / CO_BLOCK);
+    if (blocks > maxGroups) throw new GpuLimitError(`conv2d: ${n} output channels need more than ${maxGroups} workgroups`);
+    const packedCount = blocks * CO_BLOCK * wPerCo;
+    const packed = batch.scratch(packedCount * 4, 'conv2d/packed-weight');
+    const packGrid = grid2d(packedCount, PAD_WG, maxGroups);
+    batch.dispatch(pack, { buffers: { source: bufs.weight, packed }, params: params(n, co0, packGrid.rowPitch), workgroups: packGrid.workgroups });
+    const single = n === g.outChannels;
+    let b = bufs.bias;
+    let o = bufs.output;
+    if (!single) {
+      b = batch.scratch(n * 4, 'conv2d/bias-chunk');
+      o = batch.scratch(n * plane * 4, 'conv2d/output-chunk');
+      if (hasBias) batch.encoder.copyBufferToBuffer(bufs.bias, co0 * 4, b, 0, n * 4);
+    }
+    batch.dispatch(main, { buffers: { input: padded, weight: packed, bias: b, output: o }, params: params(n, 0, 0), workgroups: [tilesX, tilesY, blocks] });
+    if (!single) batch.encoder.copyBufferToBuffer(o, 0, bufs.output, co0 * plane * 4, n * plane * 4);
   }
 }
 

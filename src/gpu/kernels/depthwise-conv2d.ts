@@ -9,6 +9,7 @@ import { GpuLimitError } from '../../errors.js';
 import { depthwiseGeometry, type Conv2dOptions, type ConvGeometry } from '../../layers/conv-geometry.js';
 import { f32, type Tensor } from '../../tensor.js';
 import type { GpuBatch, GpuContext } from '../context.js';
+import { runConvOnce, type Conv2dBuffers } from './conv2d.js';
 
 export const DEPTHWISE_SHADER = { label: 'depthwise-conv2d', code: source };
 /** Must match PX_PER_THREAD in the shader. */
@@ -16,13 +17,8 @@ const PX_PER_THREAD = 4;
 const TILE_X = 16;
 const TILE_Y = 4;
 
-/** GPU-resident operands of a depthwise conv2d. */
-export type DepthwiseConv2dBuffers = {
-  input: GPUBuffer;
-  weight: GPUBuffer;
-  bias: GPUBuffer;
-  output: GPUBuffer;
-};
+/** GPU-resident operands of a depthwise conv2d: the same four as a conv2d's. */
+export type DepthwiseConv2dBuffers = Conv2dBuffers;
 
 /**
  * Record a depthwise conv2d into `batch`. All buffers hold f32 in PyTorch
@@ -91,18 +87,5 @@ export async function depthwiseConv2dGpu(
   opts: Conv2dOptions = {},
 ): Promise<Tensor> {
   const g = depthwiseGeometry(input, weight, bias, opts);
-  const outLen = g.outChannels * g.outHeight * g.outWidth;
-  const bufs: DepthwiseConv2dBuffers = {
-    input: ctx.upload(input.data, 'depthwise-conv2d/input'),
-    weight: ctx.upload(weight.data, 'depthwise-conv2d/weight'),
-    bias: ctx.upload(bias?.data ?? new Float32Array(g.outChannels), 'depthwise-conv2d/bias'),
-    output: ctx.alloc(outLen * 4, 'depthwise-conv2d/output'),
-  };
-  try {
-    await ctx.run('depthwise-conv2d', (b) => encodeDepthwiseConv2d(ctx, b, g, !!bias, bufs));
-    const out = await ctx.readF32(bufs.output, outLen, 'depthwise-conv2d/output');
-    return f32([1, g.outChannels, g.outHeight, g.outWidth], out);
-  } finally {
-    ctx.release(bufs.input, bufs.weight, bufs.bias, bufs.output);
-  }
+  return runConvOnce(ctx, 'depthwise-conv2d', g, input, weight, bias, (b, bufs) => encodeDepthwiseConv2d(ctx, b, g, !!bias, bufs));
 }
