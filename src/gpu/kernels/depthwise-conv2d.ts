@@ -9,7 +9,7 @@ import { GpuLimitError } from '../../errors.js';
 import { depthwiseGeometry, type Conv2dOptions, type ConvGeometry } from '../../layers/conv-geometry.js';
 import { f32, type Tensor } from '../../tensor.js';
 import type { GpuBatch, GpuContext } from '../context.js';
-import { runConvOnce, type Conv2dBuffers } from './conv2d.js';
+import { runConvOnce, type ConvBuffers } from './conv-once.js';
 
 export const DEPTHWISE_SHADER = { label: 'depthwise-conv2d', code: source };
 /** Must match PX_PER_THREAD in the shader. */
@@ -18,7 +18,7 @@ const TILE_X = 16;
 const TILE_Y = 4;
 
 /** GPU-resident operands of a depthwise conv2d: the same four as a conv2d's. */
-export type DepthwiseConv2dBuffers = Conv2dBuffers;
+export type DepthwiseConv2dBuffers = ConvBuffers;
 
 /**
  * Record a depthwise conv2d into `batch`. All buffers hold f32 in PyTorch
