@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-/** Load `.wgsl` imports as text, exactly as esbuild's `text` loader does in the bundles. */
+/** Load `.wgsl` (and the vendored `.proto` schema) imports as text, exactly as esbuild's `text` loader does in the bundles. */
 const wgslAsText = {
   name: 'wgsl-as-text',
   enforce: 'pre' as const,
   load(id: string) {
-    if (id.endsWith('.wgsl')) {
+    if (id.endsWith('.wgsl') || id.endsWith('.proto')) {
       return `export default ${JSON.stringify(readFileSync(id, 'utf8'))};`;
     }
     return null;

@@ -19,6 +19,16 @@ export class TensorFileError extends PeirError {
   override name = 'TensorFileError';
 }
 
+/**
+ * A model file (ONNX) that cannot be used: not a protobuf ModelProto, truncated,
+ * a tensor whose declared size disagrees with its data, an invalid attribute,
+ * external data outside the model's folder. The message names the file and,
+ * where there is one, the node or tensor.
+ */
+export class ModelFileError extends PeirError {
+  override name = 'ModelFileError';
+}
+
 /** No WebGPU implementation or no adapter could be found on this host. */
 export class GpuUnavailableError extends PeirError {
   override name = 'GpuUnavailableError';
