@@ -83,3 +83,6 @@ export { resolveConfig, type RunConfig, type RunOptions } from './run/config.js'
 export { CpuEngine, GpuEngine, createEngine, type Engine } from './run/engine.js';
 export { runExperiment, type RunReport, type TrialResult } from './run/experiment.js';
 export { formatReport, type ReportFormat } from './report/format.js';
+export { decodeOnnxModel } from './onnx/schema.js';
+export { analyzeModel } from './model/graph.js';
+export { runModel } from './model/run-model.js';
