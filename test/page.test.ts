@@ -200,12 +200,14 @@ describe.runIf(haveChrome)('the experiment page on WebGPU (SwiftShader)', () => 
     await setField(page, 'f-trials', '500');
     await page.click('#run');
     await page.waitForFunction(() => (document.getElementById('progress') as HTMLProgressElement).value >= 1, { timeout: 60_000 });
-    // The engine runs in the worker: the page still paints frames promptly.
+    // The engine runs in the worker: the page still paints frames. A trial at 64x64 keeps a thread busy for
+    // well over a second on SwiftShader, so a main thread running the engine would miss this bound; the bound
+    // is loose enough for a loaded CI machine (a behaviour check, not a speed target).
     const frameMs = await page.evaluate(() => {
       const t0 = performance.now();
       return new Promise<number>((r) => requestAnimationFrame(() => r(performance.now() - t0)));
     });
-    expect(frameMs, 'one animation frame took this long during a run').toBeLessThan(500);
+    expect(frameMs, 'one animation frame took this long during a run').toBeLessThan(1500);
     expect(await page.$eval('#progress-text', (e) => e.textContent)).toMatch(/^\d+ \/ 500 trials · about .+ left$/);
     await page.click('#cancel');
     const status = await waitForStatus(page, /^(Cancelled|Done|Failed)/, 30_000);
