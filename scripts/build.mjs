@@ -4,6 +4,7 @@
  *
  *   dist/index.js     the Node library (src/index.ts), dependencies left as imports
  *   dist/cli.js       the `peir` command (src/cli/main.ts), executable
+ *   dist/bench.js     the benchmark suite's Node CLI (bench/main.ts; `npm run bench`)
  *   dist/browser/     one bundle per page: every src/browser/page/<name>.html is
  *                     copied and src/browser/page/<name>.ts bundled beside it;
  *                     and one per dedicated worker: src/browser/page/worker.ts
@@ -103,9 +104,10 @@ async function build() {
     if (!existsSync(join(PAGES_DIR, `${p}.ts`))) throw new Error(`src/browser/page/${p}.html has no script src/browser/page/${p}.ts`);
   }
   const node = { ...common, platform: 'node', target: 'node20', packages: 'external', outdir: DIST };
-  const [lib, cli, browser] = await Promise.all([
+  const [lib, cli, bench, browser] = await Promise.all([
     esbuild.build({ ...node, entryPoints: { index: 'src/index.ts' } }),
     esbuild.build({ ...node, entryPoints: { cli: 'src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } }),
+    esbuild.build({ ...node, entryPoints: { bench: 'bench/main.ts' } }),
     esbuild.build({
       ...common,
       platform: 'browser',
@@ -118,7 +120,7 @@ async function build() {
   checkBrowserImports(browser.metafile);
 
   const written = new Set();
-  for (const f of [...lib.outputFiles, ...cli.outputFiles, ...browser.outputFiles]) {
+  for (const f of [...lib.outputFiles, ...cli.outputFiles, ...bench.outputFiles, ...browser.outputFiles]) {
     writeAtomic(f.path, f.contents);
     written.add(f.path);
   }
@@ -135,7 +137,7 @@ async function build() {
   }
 
   const inputs = new Set(['scripts/build.mjs', 'package.json', ...pages.map((p) => `src/browser/page/${p}.html`)]);
-  for (const r of [lib, cli, browser]) {
+  for (const r of [lib, cli, bench, browser]) {
     for (const i of Object.keys(r.metafile.inputs)) if (!i.includes(':')) inputs.add(i);
   }
   const outputs = [...written].map((p) => relative(ROOT, p)).sort();
@@ -174,7 +176,7 @@ try {
   } else {
     const { pages, ms } = await build();
     const why = reason === 'asked to' ? '' : ` (${reason})`;
-    console.log(`peir build${why}: dist/index.js, dist/cli.js, dist/browser/{${pages.join(',')}} in ${ms.toFixed(0)} ms`);
+    console.log(`peir build${why}: dist/index.js, dist/cli.js, dist/bench.js, dist/browser/{${pages.join(',')}} in ${ms.toFixed(0)} ms`);
   }
 } catch (e) {
   // esbuild's own errors carry file:line:column; print them the way esbuild would.

@@ -87,6 +87,38 @@ describe('integer conv2d / depthwise: GPU bit-exact with the CPU reference', () 
     }
   }
 
+  // Q8 dense has two arithmetic paths (packed dot products on hardware, exact f32 chunks on software
+  // adapters) and two dot products (the built-in and shifts and masks): every combination, bit-exact.
+  for (const [path, emulateDot4] of [['dot4', false], ['dot4', true], ['f32', false]] as const) {
+    it(`seed 150: Q8 dense through the ${path} path${path === 'dot4' ? (emulateDot4 ? ' (emulated dot product)' : ' (built-in dot product)') : ''} is bit-exact`, async () => {
+      const shapes: Omit<LayerCase, 'seed' | 'cfg'>[] = [
+        { depthwise: false, cin: 5, cout: 11, h: 37, w: 70, k: [3, 3], opts: { padding: [2, 0, 1, 3] } },
+        { depthwise: false, cin: 4, cout: 6, h: 9, w: 11, k: [3, 5], opts: { padding: [1, 2, 0, 3], stride: [2, 1], dilation: [1, 2] } },
+        // 70 input channels x 3x3 = 18 taps of 4 channels ... and 630 terms: several f32 chunks of 64 taps.
+        { depthwise: false, cin: 70, cout: 9, h: 12, w: 10, k: [3, 3], opts: { padding: 'same' } },
+      ];
+      for (const [i, shape] of shapes.entries()) {
+        for (const cfg of [{ scheme: 'q8' }, { scheme: 'q8', scaleType: 'pow2', granularity: 'tensor' }] as QuantConfig[]) {
+          const spec = layerSpec({ ...shape, cfg, seed: 150 + i });
+          const want = conv2dIntCpu(spec);
+          const got = await conv2dIntGpu(gpu(), spec, { q8Path: path, emulateDot4 });
+          expect(diffReport(got.acc, want.acc), `shape ${i} ${JSON.stringify(cfg)}: accumulators`).toEqual([]);
+          expect(diffReport(got.q, want.q), `shape ${i} ${JSON.stringify(cfg)}: outputs`).toEqual([]);
+        }
+      }
+    });
+  }
+
+  it('seed 160: a Q16 reduction of 1,152 terms (five exact 32-bit chunks) with zero points is bit-exact', async () => {
+    const spec = layerSpec({ seed: 160, depthwise: false, cin: 128, cout: 10, h: 9, w: 13, k: [3, 3], opts: { padding: 'same' }, cfg: { scheme: 'q16', scaleType: 'linear' } });
+    spec.inputZero = 3;
+    spec.weightZero = spec.weightZero.map((_, i) => (i % 3) - 1);
+    const want = conv2dIntCpu(spec);
+    const got = await conv2dIntGpu(gpu(), spec);
+    expect(diffReport(got.acc, want.acc)).toEqual([]);
+    expect(diffReport(got.q, want.q)).toEqual([]);
+  });
+
   it('seed 200: a 224x224 Q8 conv and a 512x512 Q16 depthwise are bit-exact', async () => {
     for (const c of [
       { seed: 200, depthwise: false, cin: 3, cout: 4, h: 224, w: 224, k: [3, 3], opts: { padding: 'same' }, cfg: { scheme: 'q8' } },

@@ -25,6 +25,11 @@ const CASES: Case[] = [
   { seed: 5, cin: 3, cout: 4, h: 16, w: 15, k: [5, 5], opts: { padding: 'same', stride: 2, dilation: 2 }, bias: true },
   { seed: 6, cin: 3, cout: 8, h: 224, w: 224, k: [3, 3], opts: { padding: 'same' }, bias: true },
   { seed: 7, cin: 4, cout: 9, h: 512, w: 512, k: [3, 3], opts: { padding: 'same' }, bias: true },
+  // The 3x3 stride-1 path with asymmetric padding, several tiles each way, channels not a multiple of 8.
+  { seed: 8, cin: 5, cout: 17, h: 37, w: 70, k: [3, 3], opts: { padding: [2, 0, 1, 3] }, bias: true },
+  // The generic path: 1x1, and a wide kernel with stride and dilation over several tiles.
+  { seed: 9, cin: 6, cout: 10, h: 33, w: 65, k: [1, 1], opts: {}, bias: false },
+  { seed: 10, cin: 3, cout: 12, h: 70, w: 131, k: [2, 7], opts: { padding: 'same', stride: [1, 3], dilation: [3, 1] }, bias: true },
 ];
 
 describe('conv2d fp32 on WebGPU vs the CPU reference', () => {

@@ -102,6 +102,11 @@ export class GpuBatch {
   readonly encoder: GPUCommandEncoder;
   /** Buffers to return to the pool once the work is submitted. */
   readonly temporaries: GPUBuffer[] = [];
+  /**
+   * Set by a GpuTimer (src/gpu/timing.ts): the timestamp writes of the next
+   * compute pass, called once per pass this batch records.
+   */
+  passTimestamps?: (label: string) => GPUComputePassTimestampWrites | undefined;
   constructor(
     private readonly ctx: GpuContext,
     readonly label: string,
@@ -149,7 +154,8 @@ export class GpuBatch {
     }
     if (given.size > 0) throw new GpuValidationError(`${kernel.label}: buffers given for unknown bindings: ${[...given].join(', ')}`);
     const bindGroup = this.ctx.device.createBindGroup({ label: kernel.label, layout: kernel.layout, entries });
-    const pass = this.encoder.beginComputePass({ label: kernel.label });
+    const timestampWrites = this.passTimestamps?.(kernel.label);
+    const pass = this.encoder.beginComputePass(timestampWrites ? { label: kernel.label, timestampWrites } : { label: kernel.label });
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);

@@ -9,9 +9,10 @@
 import source from '../../../shaders/conv2d.wgsl';
 import { GpuLimitError } from '../../errors.js';
 import { conv2dGeometry, type Conv2dOptions, type ConvGeometry } from '../../layers/conv-geometry.js';
-import { f32, type Tensor } from '../../tensor.js';
+import type { Tensor } from '../../tensor.js';
 import type { GpuBatch, GpuContext } from '../context.js';
 import { grid2d } from '../grid.js';
+import { runConvOnce, type ConvBuffers } from './conv-once.js';
 
 export const CONV2D_SHADER = { label: 'conv2d', code: source };
 /** Must match CO_BLOCK, PX and ROWS in the shader. */
@@ -22,13 +23,8 @@ const TILE_X = 8;
 const TILE_Y = 8;
 const PAD_WG = 64;
 
-/** GPU-resident operands of a conv2d. */
-export type Conv2dBuffers = {
-  input: GPUBuffer;
-  weight: GPUBuffer;
-  bias: GPUBuffer;
-  output: GPUBuffer;
-};
+/** GPU-resident operands of a conv2d (f32, PyTorch layouts). */
+export type Conv2dBuffers = ConvBuffers;
 
 /** Extent of the zero-padded input that every invocation's reads stay inside. */
 export function paddedExtent(g: ConvGeometry): { padHeight: number; padWidth: number } {
@@ -77,11 +73,14 @@ export function encodeConv2d(ctx: GpuContext, batch: GpuBatch, g: ConvGeometry, 
   }
 
   const padded = batch.scratch(paddedBytes, 'conv2d/padded-input');
-  const padGrid = grid2d(g.inChannels * padHeight * padWidth, PAD_WG, maxGroups);
+  const padGroups = [Math.ceil(padWidth / PAD_WG), padHeight, g.inChannels] as const;
+  if (padGroups.some((n) => n > maxGroups)) {
+    throw new GpuLimitError(`conv2d: a ${g.inChannels}x${padHeight}x${padWidth} padded input needs more than maxComputeWorkgroupsPerDimension = ${maxGroups} workgroups`);
+  }
   batch.dispatch(ctx.kernel(CONV2D_SHADER, 'pad', { PAD_WG }), {
     buffers: { source: bufs.input, padded },
-    params: params(g.outChannels, 0, padGrid.rowPitch),
-    workgroups: padGrid.workgroups,
+    params: params(g.outChannels, 0, 0),
+    workgroups: padGroups,
   });
   const pack = ctx.kernel(CONV2D_SHADER, 'packWeights', { PAD_WG });
   for (let co0 = 0; co0 < g.outChannels; co0 += chunk) {
@@ -113,18 +112,5 @@ export function encodeConv2d(ctx: GpuContext, batch: GpuBatch, g: ConvGeometry, 
  */
 export async function conv2dGpu(ctx: GpuContext, input: Tensor, weight: Tensor, bias?: Tensor, opts: Conv2dOptions = {}): Promise<Tensor> {
   const g = conv2dGeometry(input, weight, bias, opts);
-  const outLen = g.outChannels * g.outHeight * g.outWidth;
-  const bufs: Conv2dBuffers = {
-    input: ctx.upload(input.data, 'conv2d/input'),
-    weight: ctx.upload(weight.data, 'conv2d/weight'),
-    bias: ctx.upload(bias?.data ?? new Float32Array(g.outChannels), 'conv2d/bias'),
-    output: ctx.alloc(outLen * 4, 'conv2d/output'),
-  };
-  try {
-    await ctx.run('conv2d', (b) => encodeConv2d(ctx, b, g, !!bias, bufs));
-    const out = await ctx.readF32(bufs.output, outLen, 'conv2d/output');
-    return f32([1, g.outChannels, g.outHeight, g.outWidth], out);
-  } finally {
-    ctx.release(bufs.input, bufs.weight, bufs.bias, bufs.output);
-  }
+  return runConvOnce(ctx, 'conv2d', g, input, weight, bias, (b, bufs) => encodeConv2d(ctx, b, g, !!bias, bufs));
 }

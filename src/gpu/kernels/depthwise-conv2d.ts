@@ -12,10 +12,11 @@ import type { GpuBatch, GpuContext } from '../context.js';
 import { runConvOnce, type ConvBuffers } from './conv-once.js';
 
 export const DEPTHWISE_SHADER = { label: 'depthwise-conv2d', code: source };
-/** Must match PX_PER_THREAD in the shader. */
-const PX_PER_THREAD = 4;
-const TILE_X = 16;
-const TILE_Y = 4;
+/** Must match PX and ROWS in the shader. */
+const PX = 8;
+const ROWS = 4;
+const TILE_X = 8;
+const TILE_Y = 8;
 
 /** GPU-resident operands of a depthwise conv2d: the same four as a conv2d's. */
 export type DepthwiseConv2dBuffers = ConvBuffers;
@@ -34,7 +35,8 @@ export function encodeDepthwiseConv2d(
   bufs: DepthwiseConv2dBuffers,
   maxBindingBytes: number = ctx.limits.maxStorageBufferBindingSize,
 ): void {
-  const kernel = ctx.kernel(DEPTHWISE_SHADER, 'main', { TILE_X, TILE_Y });
+  const fast = g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1;
+  const kernel = ctx.kernel(DEPTHWISE_SHADER, 'main', { TILE_X, TILE_Y, KERNEL_3X3_S1: fast ? 1 : 0 });
   const inPlane = g.inHeight * g.inWidth;
   const outPlane = g.outHeight * g.outWidth;
   const kArea = g.kernelHeight * g.kernelWidth;
@@ -54,7 +56,7 @@ export function encodeDepthwiseConv2d(
     hasBias: hasBias ? 1 : 0,
   });
   const workgroups = (channels: number) =>
-    [Math.ceil(g.outWidth / (TILE_X * PX_PER_THREAD)), Math.ceil(g.outHeight / TILE_Y), channels] as const;
+    [Math.ceil(g.outWidth / (TILE_X * PX)), Math.ceil(g.outHeight / (TILE_Y * ROWS)), channels] as const;
   if (chunk >= g.inChannels) {
     batch.dispatch(kernel, { buffers: bufs, params: params(g.inChannels), workgroups: workgroups(g.inChannels) });
     return;
