@@ -3,7 +3,6 @@
  * sees it: upload, kernels, readback), so that one `runExperiment` yields the
  * breakdown of a trial. Host-agnostic.
  */
-import type { IntConvResult } from '../src/cpu/conv2d-int.js';
 import type { IntConvSpec } from '../src/layers/int-conv-spec.js';
 import type { LstmInputs, LstmResult } from '../src/layers/lstm-shape.js';
 import type { Metrics, MetricsOptions } from '../src/metrics/metrics.js';
@@ -45,8 +44,8 @@ export class TimedEngine implements Engine {
   conv(layer: Extract<Layer, { kind: 'conv2d' | 'depthwise' }>, x: Tensor): Promise<Tensor> {
     return this.timed('conv', () => this.inner.conv(layer, x));
   }
-  convInt(spec: IntConvSpec): Promise<IntConvResult> {
-    return this.timed('convInt', () => this.inner.convInt(spec));
+  convInt(spec: IntConvSpec, withAcc: boolean): Promise<{ q: Int32Array; acc?: BigInt64Array }> {
+    return this.timed('convInt', () => this.inner.convInt(spec, withAcc));
   }
   lstm(args: LstmInputs): Promise<LstmResult> {
     return this.timed('lstm', () => this.inner.lstm(args));

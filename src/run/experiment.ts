@@ -127,7 +127,7 @@ export async function runExperiment(cfg: RunConfig, engine: Engine, hooks: RunHo
     if (hooks.signal?.aborted) throw new PeirError(`run cancelled after ${trials.length} of ${cfg.trials} trials (finished trials are kept)`);
     const x = testX(k);
     const reference = await forwardFp32(engine, layer, x);
-    const { approx, integer } = await forwardQuantized(engine, prepared, x);
+    const { approx, integer } = await forwardQuantized(engine, prepared, x, k === 0 && !!hooks.onTrialZero);
     const mOpts = metricsOptionsFor(prepared, reference.shape[OUTPUT_CHANNEL_AXIS]);
     const result: TrialResult = prior ?? { trial: k, ...(await engine.metrics(reference, approx, mOpts)) };
     if (prior) resumed++;

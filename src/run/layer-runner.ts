@@ -109,8 +109,9 @@ export function asQuantTensor(shape: readonly number[], q: Int32Array, p: QuantP
  * The quantized layer's output, brought back to reals. Integer mode runs the
  * integer kernels; fake mode quantizes and dequantizes the input, runs the
  * fp32 layer on fake-quantized weights, and fake-quantizes the output.
+ * `withAcc` also returns a conv's exact accumulators (for dumps).
  */
-export async function forwardQuantized(engine: Engine, p: PreparedLayer, x: Tensor): Promise<{ approx: Tensor; integer?: IntegerDetail }> {
+export async function forwardQuantized(engine: Engine, p: PreparedLayer, x: Tensor, withAcc = false): Promise<{ approx: Tensor; integer?: IntegerDetail }> {
   const xq = await engine.quantize(x, p.input);
   if (p.fake) {
     const y = await forwardFp32(engine, p.fake, await engine.dequantize(xq, p.input));
@@ -124,9 +125,9 @@ export async function forwardQuantized(engine: Engine, p: PreparedLayer, x: Tens
   const layer = p.layer as ConvLayer;
   const [cout, , kh, kw] = layer.weight.shape;
   const g = convGeometry(x.shape[1], cout, x.shape[2], x.shape[3], kh, kw, layer.opts);
-  const r = await engine.convInt(intConvSpec(p.conv!, g, layer.kind === 'depthwise', Int32Array.from(xq.data)));
+  const r = await engine.convInt(intConvSpec(p.conv!, g, layer.kind === 'depthwise', Int32Array.from(xq.data)), withAcc);
   const outputQ = asQuantTensor([1, cout, g.outHeight, g.outWidth], r.q, p.output);
-  return { approx: await engine.dequantize(outputQ, p.output), integer: { inputQ: xq, outputQ, conv: { acc: r.acc } } };
+  return { approx: await engine.dequantize(outputQ, p.output), integer: { inputQ: xq, outputQ, conv: r.acc ? { acc: r.acc } : undefined } };
 }
 
 /** The calibrated representable range of each output channel, for clip attribution. */

@@ -227,15 +227,28 @@ export function encodeConv2dInt(
  * const { q, acc } = await conv2dIntGpu(gpu, spec); // spec from src/quant/layer.ts
  */
 export async function conv2dIntGpu(ctx: GpuContext, s: IntConvSpec, opts: ConvIntGpuOptions = {}): Promise<IntConvResult> {
+  const r = await runConvInt(ctx, s, opts, true);
+  return { q: r.q, acc: r.acc! };
+}
+
+/**
+ * The requantized outputs alone: the accumulators are neither stored nor read
+ * back (a trial needs them only when it is dumped).
+ */
+export async function conv2dIntGpuOutputs(ctx: GpuContext, s: IntConvSpec, opts: ConvIntGpuOptions = {}): Promise<Int32Array> {
+  return (await runConvInt(ctx, s, opts, false)).q;
+}
+
+async function runConvInt(ctx: GpuContext, s: IntConvSpec, opts: ConvIntGpuOptions, withAcc: boolean): Promise<{ q: Int32Array; acc?: BigInt64Array }> {
   const g = s.geometry;
   const outLen = g.outChannels * g.outHeight * g.outWidth;
   const input = ctx.upload(packInts(s.input, s.bits), 'conv2d-int/input');
   const bufs = uploadIntConv(ctx, s, input);
   try {
-    await ctx.run('conv2d-int', (b) => encodeConv2dInt(ctx, b, s, bufs, true, opts));
+    await ctx.run('conv2d-int', (b) => encodeConv2dInt(ctx, b, s, bufs, withAcc, opts));
     const q = new Int32Array(await ctx.read(bufs.qOut, outLen * 4));
-    const acc = decodeAcc(new Int32Array(await ctx.read(bufs.acc, outLen * (s.bits === 8 ? 4 : 8))), s.bits);
-    return { q, acc };
+    if (!withAcc) return { q };
+    return { q, acc: decodeAcc(new Int32Array(await ctx.read(bufs.acc, outLen * (s.bits === 8 ? 4 : 8))), s.bits) };
   } finally {
     ctx.release(...Object.values(bufs));
   }
