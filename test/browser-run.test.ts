@@ -237,3 +237,16 @@ describe('peir serve', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 });
+
+describe.runIf(Boolean(swiftShaderIcd))('peir browser bench', () => {
+  it('runs the benchmark suite in headless Chromium and prints the same report', async () => {
+    const r = await start(['browser', 'bench', '--size', '16', '--cases', 'conv2d,minmax', '--budget-ms', '50', '--no-peers', '--study-trials', '1', '--json'], {}, 180_000).done;
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.host).toBe('browser');
+    expect(report.cases.map((c: { id: string }) => c.id)).toEqual(['conv2d', 'minmax']);
+    const md = await start(['browser', 'bench', '--cases', 'nope']).done;
+    expect(md.code).toBe(1);
+    expect(md.stderr).toMatch(/unknown case 'nope'; the cases are conv2d/);
+  });
+});

@@ -128,7 +128,26 @@ describe.runIf(haveChrome)('the experiment page on WebGPU (SwiftShader)', () => 
     expect(status.adapter?.isFallbackAdapter).toBe(true);
     expect(status.thread).toBe('worker');
     expect(await page.$eval('#gpu-notice', (e) => (e as HTMLElement).hidden)).toBe(true);
-    expect(await page.$eval('#bench', (e) => e.textContent)).toMatch(/benchmark suite is not available in this build/);
+  });
+
+  it('the Benchmark tab runs the suite of `npm run bench` and shows its table', async () => {
+    await page.click('#tab-bench');
+    const handle = await page.waitForSelector('#bench-frame');
+    const frame = (await handle!.contentFrame())!;
+    await frame.waitForSelector('#b-run');
+    const set = (id: string, v: string) => frame.$eval(`#${id}`, (e, value) => ((e as HTMLInputElement).value = value), v);
+    await set('b-size', '16');
+    await set('b-budget', '50');
+    await set('b-cases', 'conv2d,quantize');
+    await frame.$eval('#b-peers', (e) => ((e as HTMLInputElement).checked = false));
+    await frame.click('#b-run');
+    await frame.waitForFunction(() => /^(Done|The benchmark failed)/.test(document.getElementById('b-status')!.textContent ?? ''), { timeout: 120_000 });
+    expect(await frame.$eval('#b-status', (e) => e.textContent)).toMatch(/^Done in/);
+    const table = await frame.$eval('#out', (e) => e.textContent ?? '');
+    expect(table).toMatch(/conv2d/);
+    expect(table).toMatch(/quantize/);
+    expect(table).toMatch(/\| *[a-z].*\|/); // a Markdown table, as npm run bench prints
+    await page.click('#tab-experiment');
   });
 
   it('seed 7: fill the form, Run, read the table and the figures, export the JSON report', async () => {

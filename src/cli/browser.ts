@@ -1,10 +1,15 @@
 /**
- * `peir browser run`: the same experiment as `peir run`, run by the page
+ * `peir browser run` and `peir browser bench`.
+ *
+ * `run`: the same experiment as `peir run`, run by the page
  * `peir serve` serves (dist/browser/index.html) in headless Chromium, on the
  * browser's WebGPU. Same options, same report formats; the report's adapter
  * is the browser's. The browser is the system's (--chrome, PEIR_CHROME, the
  * usual places; puppeteer never downloads one) and always ends: on success,
  * error, --timeout or Ctrl-C (src/browser/chrome.ts).
+ *
+ * `bench`: the benchmark suite of `npm run bench` (bench/suite.ts), run by
+ * dist/browser/bench.html in headless Chromium; the same Markdown table.
  */
 import { emitReport } from './output.js';
 import { Command } from 'commander';
@@ -17,7 +22,10 @@ import type { RunReport } from '../run/experiment.js';
 import { loadLayerWeights } from '../run/weights-node.js';
 import { formatReport, type ReportFormat } from '../report/format.js';
 import { progressBar } from './progress.js';
-import { addRunOptions, numberArg, runOptionsFromCli } from './run-options.js';
+import { addRunOptions, intArg, numberArg, runOptionsFromCli } from './run-options.js';
+import type { BrowserBenchOptions } from '../../bench/browser-protocol.js';
+import { markdownReport } from '../../bench/report.js';
+import { CASE_IDS } from '../../bench/suite.js';
 
 /** Default --timeout: the study's sizes on a software adapter take minutes. */
 export const DEFAULT_BROWSER_TIMEOUT_S = 1800;
@@ -120,8 +128,43 @@ function runSubcommand(): Command {
   return cmd;
 }
 
+function benchSubcommand(): Command {
+  const cmd = new Command('bench').description(
+    'run the benchmark suite (`npm run bench`) in headless Chromium on the browser\'s WebGPU, tfjs-webgpu beside it; prints the same table',
+  );
+  return addChromeOptions(cmd)
+    .option('--size <n>', 'input height and width (LSTM: steps and features)', intArg, 512)
+    .option('--cases <list>', `comma-separated cases (${CASE_IDS.join(', ')})`)
+    .option('--budget-ms <ms>', 'time budget per implementation and case, after one warm-up', intArg, 1500)
+    .option('--quick', 'size 128 unless --size is given, 300 ms budgets, a 5-trial study')
+    .option('--no-peers', 'skip tfjs-webgpu')
+    .option('--study-trials <n>', 'trials of the study in the trial case (default 100; --quick 5)', intArg)
+    .option('--json', 'print the report as JSON instead of Markdown')
+    .option('--out <file>', 'write the report to FILE instead of stdout')
+    .action(async (o: Record<string, unknown>, command: Command) => {
+      const cases = o.cases === undefined ? undefined : String(o.cases).split(',').map((c) => c.trim());
+      for (const c of cases ?? []) if (!(CASE_IDS as readonly string[]).includes(c)) throw new InputError(`--cases: unknown case '${c}'; the cases are ${CASE_IDS.join(', ')}`);
+      const quick = Boolean(o.quick);
+      const arg: BrowserBenchOptions = {
+        size: quick && command.getOptionValueSource('size') !== 'cli' ? 128 : (o.size as number),
+        cases,
+        budgetMs: quick && command.getOptionValueSource('budgetMs') !== 'cli' ? 300 : (o.budgetMs as number),
+        quick,
+        peers: o.peers !== false,
+        studyTrials: o.studyTrials as number | undefined,
+      };
+      const report = await runInChrome('bench', (a: BrowserBenchOptions) => window.peirBench!.run(a), {
+        ...chromeLaunchOptions(o),
+        arg,
+        ready: 'peirBench',
+      });
+      emitReport(o.json ? `${JSON.stringify(report, null, 2)}\n` : markdownReport(report), o.out);
+    });
+}
+
 export function browserCommand(): Command {
   return new Command('browser')
     .description('run peir in headless Chromium, on the browser\'s WebGPU')
-    .addCommand(runSubcommand());
+    .addCommand(runSubcommand())
+    .addCommand(benchSubcommand());
 }

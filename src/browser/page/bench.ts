@@ -1,9 +1,11 @@
 /**
- * Benchmark page (dist/browser/bench.html): the same suite as `npm run bench`
- * (bench/suite.ts) on the browser's WebGPU, with tfjs-webgpu beside it.
- * `window.peirBench.run(options)` creates a GpuContext, runs the suite,
- * disposes everything and returns the report as JSON; `node dist/bench.js
- * --browser` drives it through src/browser/run-in-chrome.ts.
+ * Benchmark page (dist/browser/bench.html, also the Benchmark tab of the
+ * experiment page): the same suite as `npm run bench` (bench/suite.ts) on the
+ * browser's WebGPU, with tfjs-webgpu beside it. A person runs it from the
+ * form; `window.peirBench.run(options)` creates a GpuContext, runs the suite,
+ * disposes everything and returns the report as JSON (`peir browser bench`
+ * and `node dist/bench.js --browser` drive it through
+ * src/browser/run-in-chrome.ts).
  */
 import type { BrowserBenchOptions } from '../../../bench/browser-protocol.js';
 import { createTfjsPeer } from '../../../bench/peers/tfjs.js';
@@ -36,3 +38,28 @@ async function run(o: BrowserBenchOptions): Promise<SuiteReport> {
 }
 
 window.peirBench = { run };
+
+const form = document.getElementById('bench-form') as HTMLFormElement | null;
+const num = (id: string) => Number((document.getElementById(id) as HTMLInputElement).value);
+form?.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const button = document.getElementById('b-run') as HTMLButtonElement;
+  const status = document.getElementById('b-status')!;
+  const out = document.getElementById('out')!;
+  const cases = (document.getElementById('b-cases') as HTMLInputElement).value.split(',').map((c) => c.trim()).filter(Boolean);
+  out.textContent = '';
+  button.disabled = true;
+  status.textContent = 'Running the benchmark suite...';
+  const t0 = performance.now();
+  run({
+    size: num('b-size'),
+    budgetMs: num('b-budget'),
+    cases: cases.length ? cases : undefined,
+    quick: false,
+    peers: (document.getElementById('b-peers') as HTMLInputElement).checked,
+    studyTrials: num('b-study'),
+  })
+    .then(() => (status.textContent = `Done in ${((performance.now() - t0) / 1000).toFixed(1)} s.`))
+    .catch((err: unknown) => (status.textContent = `The benchmark failed: ${(err as Error).message}`))
+    .finally(() => (button.disabled = false));
+});
