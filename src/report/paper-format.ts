@@ -72,6 +72,17 @@ export function formatPaperMarkdown(rep: PaperReport): string {
       '',
     );
     for (const r of rows) out.push(`- ${r.label}: ${rowNotes(r).join('; ')}.`);
+    for (const scheme of ['q8', 'q16']) {
+      const pair = rows.filter((r) => r.config.scheme === scheme);
+      if (pair.length === 2 && JSON.stringify(pair[0].peir) === JSON.stringify(pair[1].peir)) {
+        out.push(
+          `- The two ${scheme.toUpperCase()} rows are identical, trial for trial: ` +
+            (pair[0].config.scaleType === 'pow2' && pair[1].config.scaleType === 'pow2'
+              ? 'with power-of-two scales every channel\'s range falls in the same power of two as the whole tensor\'s, so per-channel and per-tensor parameters coincide.'
+              : 'the two configurations give the same quantization parameters.'),
+        );
+      }
+    }
     out.push('');
   }
   return `${out.join('\n')}\n`;
