@@ -1,6 +1,7 @@
 // conv2d-int.wgsl: integer 2-D convolution (dense or depthwise), batch 1, with
-// integer-only requantization. Compiled after int64.wgsl, requant.wgsl and one
-// of dot4-native.wgsl / dot4-emulated.wgsl (which define dot4u8).
+// integer-only requantization. Compiled after int64.wgsl, requant.wgsl,
+// row-block.wgsl (struct Row, fn mac) and one of dot4-native.wgsl /
+// dot4-emulated.wgsl (which define dot4u8).
 //
 // Host operands (PyTorch layouts, quantized): input [C_in, H, W] packed
 // little-endian in u32 words (4 x uint8 when BITS = 8, 2 x int16 when
@@ -214,27 +215,6 @@ fn tapAt(t: Tap, base: u32, plane: u32) -> u32 {
 // ---------------------------------------------------------------------------
 // Q8 dense: products of zero-point-corrected bytes in f32, exact
 
-// 8 output channels x 8 pixels of one row: cNa channel N at pixels 0-3, cNb at 4-7.
-struct RowF {
-  c0a: vec4<f32>, c0b: vec4<f32>, c1a: vec4<f32>, c1b: vec4<f32>,
-  c2a: vec4<f32>, c2b: vec4<f32>, c3a: vec4<f32>, c3b: vec4<f32>,
-  c4a: vec4<f32>, c4b: vec4<f32>, c5a: vec4<f32>, c5b: vec4<f32>,
-  c6a: vec4<f32>, c6b: vec4<f32>, c7a: vec4<f32>, c7b: vec4<f32>,
-}
-
-fn macF(r: RowF, w0: vec4<f32>, w1: vec4<f32>, xa: vec4<f32>, xb: vec4<f32>) -> RowF {
-  return RowF(
-    fma(vec4<f32>(w0.x), xa, r.c0a), fma(vec4<f32>(w0.x), xb, r.c0b),
-    fma(vec4<f32>(w0.y), xa, r.c1a), fma(vec4<f32>(w0.y), xb, r.c1b),
-    fma(vec4<f32>(w0.z), xa, r.c2a), fma(vec4<f32>(w0.z), xb, r.c2b),
-    fma(vec4<f32>(w0.w), xa, r.c3a), fma(vec4<f32>(w0.w), xb, r.c3b),
-    fma(vec4<f32>(w1.x), xa, r.c4a), fma(vec4<f32>(w1.x), xb, r.c4b),
-    fma(vec4<f32>(w1.y), xa, r.c5a), fma(vec4<f32>(w1.y), xb, r.c5b),
-    fma(vec4<f32>(w1.z), xa, r.c6a), fma(vec4<f32>(w1.z), xb, r.c6b),
-    fma(vec4<f32>(w1.w), xa, r.c7a), fma(vec4<f32>(w1.w), xb, r.c7b),
-  );
-}
-
 // Byte k of each word, as f32.
 fn byteF(v: vec4<u32>, k: u32) -> vec4<f32> {
   return vec4<f32>((v >> vec4<u32>(8u * k)) & vec4<u32>(0xffu));
@@ -254,17 +234,17 @@ fn xQuad(x: array<vec4<u32>, 2>) -> XQuad {
 }
 
 // One tap of 4 input channels: w.aK / w.bK are channel K's weights of output channels 0-3 / 4-7.
-fn quadF(r: RowF, w: XQuad, x: XQuad) -> RowF {
-  var o = macF(r, w.a0, w.b0, x.a0, x.b0);
-  o = macF(o, w.a1, w.b1, x.a1, x.b1);
-  o = macF(o, w.a2, w.b2, x.a2, x.b2);
-  return macF(o, w.a3, w.b3, x.a3, x.b3);
+fn quadF(r: Row, w: XQuad, x: XQuad) -> Row {
+  var o = mac(r, w.a0, w.b0, x.a0, x.b0);
+  o = mac(o, w.a1, w.b1, x.a1, x.b1);
+  o = mac(o, w.a2, w.b2, x.a2, x.b2);
+  return mac(o, w.a3, w.b3, x.a3, x.b3);
 }
 
 // The i32 accumulators of one invocation, in function memory (not registers): 4 rows x 16 vec4s.
 alias Acc32 = array<vec4<i32>, 64>;
 
-fn foldF(a: ptr<function, Acc32>, base: u32, r: RowF) {
+fn foldF(a: ptr<function, Acc32>, base: u32, r: Row) {
   (*a)[base] += vec4<i32>(r.c0a); (*a)[base + 1u] += vec4<i32>(r.c0b);
   (*a)[base + 2u] += vec4<i32>(r.c1a); (*a)[base + 3u] += vec4<i32>(r.c1b);
   (*a)[base + 4u] += vec4<i32>(r.c2a); (*a)[base + 5u] += vec4<i32>(r.c2b);
@@ -314,10 +294,10 @@ fn q8Dense(gid: vec3<u32>) {
   var wi = 2u * cb * taps;
   var tap = Tap(0u, 0u, 0u);
   for (var t0 = 0u; t0 < taps; t0 += params.chunk) {
-    var r0 = RowF();
-    var r1 = RowF();
-    var r2 = RowF();
-    var r3 = RowF();
+    var r0 = Row();
+    var r1 = Row();
+    var r2 = Row();
+    var r3 = Row();
     let t1 = min(t0 + params.chunk, taps);
     for (var t = t0; t < t1; t++) {
       let w0 = weight[wi];

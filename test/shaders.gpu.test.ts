@@ -34,7 +34,7 @@ const SHADERS: Record<string, ShaderSource> = {
   'quantize.wgsl': QUANTIZE_SHADER,
   'metrics.wgsl': METRICS_SHADER,
 };
-const LIBRARIES = ['int64.wgsl', 'requant.wgsl', 'dot4-native.wgsl', 'dot4-emulated.wgsl'];
+const LIBRARIES = ['int64.wgsl', 'requant.wgsl', 'row-block.wgsl', 'dot4-native.wgsl', 'dot4-emulated.wgsl'];
 
 describe('shaders', () => {
   const gpu = useGpu();

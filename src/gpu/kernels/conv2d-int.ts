@@ -14,12 +14,12 @@ import { GpuLimitError } from '../../errors.js';
 import { checkAccumulatorBound, type IntConvSpec } from '../../layers/int-conv-spec.js';
 import type { IntConvResult } from '../../cpu/conv2d-int.js';
 import type { GpuBatch, GpuContext } from '../context.js';
-import { withIntegerLibrary } from '../shader-lib.js';
+import { ROW_BLOCK_LIBRARY, withIntegerLibrary } from '../shader-lib.js';
 
 /** Built with the packed_4x8_integer_dot_product built-in (adapters that have it). */
-export const CONV2D_INT_SHADER = withIntegerLibrary('conv2d-int', `${dot4Native}\n${source}`);
+export const CONV2D_INT_SHADER = withIntegerLibrary('conv2d-int', `${ROW_BLOCK_LIBRARY}${dot4Native}\n${source}`);
 /** The same kernel with the dot product from shifts and masks. */
-export const CONV2D_INT_SHADER_EMULATED_DOT4 = withIntegerLibrary('conv2d-int-dot4-emulated', `${dot4Emulated}\n${source}`);
+export const CONV2D_INT_SHADER_EMULATED_DOT4 = withIntegerLibrary('conv2d-int-dot4-emulated', `${ROW_BLOCK_LIBRARY}${dot4Emulated}\n${source}`);
 const RULE_CODE = { gemmlowp: 0, pow2: 1, linear64: 2 } as const;
 /** Must match PX and CO_BLOCK in the shader; rows per invocation: Q8 dense and depthwise 4, Q16 dense 2. */
 const PX = 8;

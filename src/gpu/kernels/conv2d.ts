@@ -12,9 +12,10 @@ import { conv2dGeometry, type Conv2dOptions, type ConvGeometry } from '../../lay
 import type { Tensor } from '../../tensor.js';
 import type { GpuBatch, GpuContext } from '../context.js';
 import { grid2d } from '../grid.js';
+import { ROW_BLOCK_LIBRARY } from '../shader-lib.js';
 import { runConvOnce, type ConvBuffers } from './conv-once.js';
 
-export const CONV2D_SHADER = { label: 'conv2d', code: source };
+export const CONV2D_SHADER = { label: 'conv2d', code: ROW_BLOCK_LIBRARY + source };
 /** Must match CO_BLOCK, PX and ROWS in the shader. */
 const CO_BLOCK = 8;
 const PX = 8;
