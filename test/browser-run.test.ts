@@ -15,7 +15,7 @@
  * test/tolerance.ts's bounds; that case is not what this file checks.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { writeNpy } from '../src/data/npy-node.js';
 import { Prng } from '../src/data/prng.js';
 import { f32 } from '../src/tensor.js';
 import type { RunReport } from '../src/run/experiment.js';
+import { liveWithArg } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const haveChrome = (() => {
@@ -70,22 +71,6 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60_000)
 }
 
 const peir = (...args: string[]) => start(args).done;
-
-/** Live (non-zombie) processes whose command line mentions `needle`, from /proc (Linux). */
-function liveWithArg(needle: string): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-      if (state !== 'Z' && state !== 'X' && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) pids.push(Number(d));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
 
 async function waitFor(probe: () => boolean, ms: number): Promise<boolean> {
   const until = Date.now() + ms;

@@ -19,6 +19,7 @@ import {
   withChrome,
 } from '../src/browser/chrome.js';
 import { InputError, PeirError } from '../src/errors.js';
+import { liveWithArg } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const onLinux = process.platform === 'linux';
@@ -57,22 +58,6 @@ async function waitGroupGone(pgid: number, ms = 5_000): Promise<number[]> {
     left = liveInGroup(pgid);
   }
   return left;
-}
-
-/** Live (non-zombie) processes whose command line mentions `needle`, from /proc (Linux). */
-function liveWithArg(needle: string): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-      if (state !== 'Z' && state !== 'X' && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) pids.push(Number(d));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
 }
 
 async function waitFor<T>(probe: () => T | undefined, ms: number, stepMs = 10): Promise<T | undefined> {
