@@ -94,7 +94,7 @@ describe('depthwise conv2d fp32 on WebGPU vs the CPU reference', () => {
     const bufs = { input: ctx.alloc(512, 'i'), weight: ctx.alloc(72, 'w'), bias: ctx.alloc(8, 'b'), output: ctx.alloc(288, 'o') };
     try {
       await expect(ctx.run('test/too-big', (batch) => encodeDepthwiseConv2d(ctx, batch, g, false, bufs, 8 * 8 * 4 - 4))).rejects.toThrow(
-        /depthwise conv2d: one channel .* does not fit maxStorageBufferBindingSize/,
+        /depthwise conv2d: one channel .* does not fit the storage binding limit/,
       );
       await expect(ctx.run('test/too-big', (batch) => encodeDepthwiseConv2d(ctx, batch, g, false, bufs, 8 * 8 * 4 - 4))).rejects.toThrow(GpuLimitError);
     } finally {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conv2dCpu } from '../src/cpu/conv2d.js';
+import { depthwiseConv2dCpu } from '../src/cpu/depthwise-conv2d.js';
+import { depthwiseConv2dGpu } from '../src/gpu/kernels/depthwise-conv2d.js';
 import { Prng } from '../src/data/prng.js';
 import { GpuDeviceLostError, GpuLimitError, GpuValidationError, PeirError } from '../src/errors.js';
 import { createGpu, describeAdapter } from '../src/gpu/context.js';
@@ -102,7 +104,7 @@ describe('GPU runtime', () => {
 });
 
 describe('GPU runtime: limits and device loss', () => {
-  it('splits a conv2d whose output exceeds the storage binding limit, and still matches the CPU', async () => {
+  it('splits a conv2d whose output or input exceeds the storage binding limit, and still matches the CPU', async () => {
     // 64 KiB bindings: each 48x40 output channel is 7.5 KiB, so 10 channels need 3 chunks of 8, 8... channels.
     const ctx = await createGpu({ maxStorageBindingBytes: 64 * 1024 });
     try {
@@ -115,10 +117,27 @@ describe('GPU runtime: limits and device loss', () => {
       const mag = conv2dCpu(absTensor(x), absTensor(w), absTensor(b), { padding: 'same' }).data;
       const bad = compareWithBound(got.data, want.data, (i) => dotTolerance(18, mag[i]));
       expect(bad, describeMismatches(bad, got.data.length)).toHaveLength(0);
-      // An input that cannot fit one binding is refused with the limit named, never computed wrongly.
-      await expect(conv2dGpu(ctx, randomTensor(p, [1, 8, 64, 64]), randomTensor(p, [1, 8, 1, 1]))).rejects.toThrow(
-        /storage binding limit/,
+      // An input larger than one binding is split into input-channel groups whose partial outputs are summed
+      // (here 12 channels of 48x40: 3 groups, an output of 76,800 bytes also split, and the sums in 2 pieces).
+      const xi = randomTensor(p, [1, 12, 48, 40]);
+      const wi = randomTensor(p, [10, 12, 3, 3]);
+      const want2 = conv2dCpu(xi, wi, b, { padding: 'same' });
+      const got2 = await conv2dGpu(ctx, xi, wi, b, { padding: 'same' });
+      const mag2 = conv2dCpu(absTensor(xi), absTensor(wi), absTensor(b), { padding: 'same' }).data;
+      const bad2 = compareWithBound(got2.data, want2.data, (i) => dotTolerance(12 * 9 + 3, mag2[i]));
+      expect(bad2, describeMismatches(bad2, got2.data.length)).toHaveLength(0);
+      // Depthwise honours the same cap, by channel chunks.
+      const wd = randomTensor(p, [12, 1, 3, 3]);
+      const wantD = depthwiseConv2dCpu(xi, wd, undefined, { padding: 'same' });
+      const gotD = await depthwiseConv2dGpu(ctx, xi, wd, undefined, { padding: 'same' });
+      const magD = depthwiseConv2dCpu(absTensor(xi), absTensor(wd), undefined, { padding: 'same' }).data;
+      const badD = compareWithBound(gotD.data, wantD.data, (i) => dotTolerance(9, magD[i]));
+      expect(badD, describeMismatches(badD, gotD.data.length)).toHaveLength(0);
+      // One input channel that cannot fit a binding is refused with the limit named, never computed wrongly.
+      await expect(conv2dGpu(ctx, randomTensor(p, [1, 1, 256, 256]), randomTensor(p, [1, 1, 1, 1]))).rejects.toThrow(
+        /one 256x256 input channel .* exceeds the storage binding limit/,
       );
+      expect(ctx.poolStats().inUse).toBe(0);
     } finally {
       ctx.dispose();
     }

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { conv2dIntCpu } from '../src/cpu/conv2d-int.js';
 import { Prng } from '../src/data/prng.js';
 import { GpuBatch, type DispatchSpec, type Kernel, type ShaderSource } from '../src/gpu/context.js';
-import { CONV2D_SHADER, conv2dGpu } from '../src/gpu/kernels/conv2d.js';
+import { ACCUMULATE_SHADER, CONV2D_SHADER, conv2dGpu } from '../src/gpu/kernels/conv2d.js';
+import { createGpu } from '../src/gpu/context.js';
 import { CONV2D_INT_SHADER, conv2dIntGpu } from '../src/gpu/kernels/conv2d-int.js';
 import { DEPTHWISE_SHADER, depthwiseConv2dGpu } from '../src/gpu/kernels/depthwise-conv2d.js';
 import { LSTM_SHADER, lstmGpu } from '../src/gpu/kernels/lstm.js';
@@ -27,6 +28,7 @@ import { randomTensor, useGpu } from './helpers.js';
 /** Every kernel shader the host ships; int64.wgsl and requant.wgsl are libraries compiled into the integer ones. */
 const SHADERS: Record<string, ShaderSource> = {
   'conv2d.wgsl': CONV2D_SHADER,
+  'accumulate.wgsl': ACCUMULATE_SHADER,
   'depthwise-conv2d.wgsl': DEPTHWISE_SHADER,
   'lstm.wgsl': LSTM_SHADER,
   'conv2d-int.wgsl': CONV2D_INT_SHADER,
@@ -91,6 +93,13 @@ describe('shaders', () => {
       await dequantizeGpu(ctx, await quantizeGpu(ctx, x, qp), qp);
       await minMaxGpu(ctx, x, 1);
       await computeMetricsGpu(ctx, x, randomTensor(p, [1, 2, 6, 5]), { outputRange: { lo: [-0.5], hi: [0.5] } });
+      // An input over the binding limit: input-channel groups summed by accumulate.wgsl.
+      const small = await createGpu({ maxStorageBindingBytes: 64 * 1024 });
+      try {
+        await conv2dGpu(small, randomTensor(p, [1, 8, 40, 40]), randomTensor(p, [2, 8, 3, 3]), undefined, { padding: "same" });
+      } finally {
+        small.dispose();
+      }
     } finally {
       GpuBatch.prototype.dispatch = original;
     }

@@ -2,10 +2,11 @@
  * GPU fp32 conv2d (shaders/conv2d.wgsl). Validates inputs with the same
  * geometry rules as the CPU reference, zero-pads the input once into a
  * scratch buffer (so the convolution has no bounds tests), repacks the weights
- * in the order the kernel reads them, and splits the output channels into
- * chunks when the output or weights would exceed the device's storage binding
- * size.
+ * in the order the kernel reads them, and splits the work where a binding
+ * would exceed the device's storage binding size: output channels into
+ * chunks, and input channels into groups whose partial outputs are summed.
  */
+import accumulateSource from '../../../shaders/accumulate.wgsl';
 import source from '../../../shaders/conv2d.wgsl';
 import { GpuLimitError } from '../../errors.js';
 import { conv2dGeometry, type Conv2dOptions, type ConvGeometry } from '../../layers/conv-geometry.js';
@@ -16,6 +17,8 @@ import { ROW_BLOCK_LIBRARY } from '../shader-lib.js';
 import { runConvOnce, type ConvBuffers } from './conv-once.js';
 
 export const CONV2D_SHADER = { label: 'conv2d', code: ROW_BLOCK_LIBRARY + source };
+export const ACCUMULATE_SHADER = { label: 'accumulate', code: accumulateSource };
+const ACC_WG = 256;
 /** Must match CO_BLOCK, PX and ROWS in the shader. */
 const CO_BLOCK = 8;
 const PX = 8;
@@ -48,11 +51,10 @@ export function encodeConv2d(ctx: GpuContext, batch: GpuBatch, g: ConvGeometry, 
   const wPerCo = g.inChannels * kArea;
   const { padHeight, padWidth } = paddedExtent(g);
   const paddedBytes = g.inChannels * padHeight * padWidth * 4;
-  if (g.inChannels * g.inHeight * g.inWidth * 4 > maxBinding || paddedBytes > maxBinding) {
-    throw new GpuLimitError(
-      `conv2d input of ${g.inChannels}x${g.inHeight}x${g.inWidth} floats (${paddedBytes} bytes zero-padded) exceeds the storage binding limit ` +
-        `(${maxBinding} bytes); split the input into tiles`,
-    );
+  const inPlaneBytes = Math.max(g.inHeight * g.inWidth, padHeight * padWidth) * 4;
+  if (g.inChannels * inPlaneBytes > maxBinding) {
+    encodeByInputChannelGroups(ctx, batch, g, hasBias, bufs, inPlaneBytes);
+    return;
   }
   // Output channels per chunk: a multiple of CO_BLOCK whose output and packed weights fit one binding.
   const perCoBytes = Math.max(plane, wPerCo) * 4;
@@ -102,6 +104,54 @@ export function encodeConv2d(ctx: GpuContext, batch: GpuBatch, g: ConvGeometry, 
     }
     batch.dispatch(main, { buffers: { input: padded, weight: packed, bias: b, output: o }, params: params(n, 0, 0), workgroups: [tilesX, tilesY, blocks] });
     if (!single) batch.encoder.copyBufferToBuffer(o, 0, bufs.output, co0 * plane * 4, n * plane * 4);
+  }
+}
+
+/**
+ * An input larger than one storage binding: split the input channels into
+ * groups that fit, convolve each group with its slice of the weights, and sum
+ * the partial outputs (the first group writes the output and adds the bias;
+ * shaders/accumulate.wgsl adds the others). Inputs and weight slices are
+ * gathered by buffer copies, which have no binding limit.
+ */
+function encodeByInputChannelGroups(ctx: GpuContext, batch: GpuBatch, g: ConvGeometry, hasBias: boolean, bufs: Conv2dBuffers, inPlaneBytes: number): void {
+  const per = Math.floor(ctx.maxBindingBytes / inPlaneBytes);
+  if (per < 1) {
+    throw new GpuLimitError(
+      `conv2d: one ${g.inHeight}x${g.inWidth} input channel (${inPlaneBytes} bytes zero-padded) exceeds the storage binding limit (${ctx.maxBindingBytes} bytes)`,
+    );
+  }
+  const kArea = g.kernelHeight * g.kernelWidth;
+  const inPlane = g.inHeight * g.inWidth;
+  const outLen = g.outChannels * g.outHeight * g.outWidth;
+  let partial: GPUBuffer | undefined;
+  for (let c0 = 0; c0 < g.inChannels; c0 += per) {
+    const n = Math.min(per, g.inChannels - c0);
+    const x = batch.scratch(n * inPlane * 4, 'conv2d/input-group');
+    batch.encoder.copyBufferToBuffer(bufs.input, c0 * inPlane * 4, x, 0, n * inPlane * 4);
+    const w = batch.scratch(g.outChannels * n * kArea * 4, 'conv2d/weight-group');
+    for (let co = 0; co < g.outChannels; co++) {
+      batch.encoder.copyBufferToBuffer(bufs.weight, (co * g.inChannels + c0) * kArea * 4, w, co * n * kArea * 4, n * kArea * 4);
+    }
+    const first = c0 === 0;
+    const out = first ? bufs.output : (partial ??= batch.scratch(outLen * 4, 'conv2d/partial-output'));
+    encodeConv2d(ctx, batch, { ...g, inChannels: n }, hasBias && first, { input: x, weight: w, bias: bufs.bias, output: out });
+    if (!first) encodeAccumulate(ctx, batch, out, bufs.output, outLen);
+  }
+}
+
+/** Record dst += src over `count` floats, in pieces that each fit one storage binding (offsets 256-byte aligned). */
+export function encodeAccumulate(ctx: GpuContext, batch: GpuBatch, src: GPUBuffer, dst: GPUBuffer, count: number): void {
+  const kernel = ctx.kernel(ACCUMULATE_SHADER, 'main', { WG: ACC_WG });
+  const piece = Math.max(64, Math.floor(ctx.maxBindingBytes / 4 / 64) * 64);
+  for (let i0 = 0; i0 < count; i0 += piece) {
+    const n = Math.min(piece, count - i0);
+    const grid = grid2d(n, ACC_WG, ctx.limits.maxComputeWorkgroupsPerDimension);
+    batch.dispatch(kernel, {
+      buffers: { src: { buffer: src, offset: i0 * 4, size: n * 4 }, dst: { buffer: dst, offset: i0 * 4, size: n * 4 } },
+      params: { count: n, rowPitch: grid.rowPitch },
+      workgroups: grid.workgroups,
+    });
   }
 }
 

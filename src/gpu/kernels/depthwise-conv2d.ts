@@ -24,7 +24,7 @@ export type DepthwiseConv2dBuffers = ConvBuffers;
 /**
  * Record a depthwise conv2d into `batch`. All buffers hold f32 in PyTorch
  * layouts (input CHW, weight [C, 1, kh, kw], bias [C], output CHW).
- * `maxBindingBytes` defaults to the device limit; a smaller value forces the
+ * `maxBindingBytes` defaults to the context's binding cap (ctx.maxBindingBytes); a smaller value forces the
  * chunked path (tests use it to exercise the split).
  */
 export function encodeDepthwiseConv2d(
@@ -33,7 +33,7 @@ export function encodeDepthwiseConv2d(
   g: ConvGeometry,
   hasBias: boolean,
   bufs: DepthwiseConv2dBuffers,
-  maxBindingBytes: number = ctx.limits.maxStorageBufferBindingSize,
+  maxBindingBytes: number = ctx.maxBindingBytes,
 ): void {
   const fast = g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1;
   const kernel = ctx.kernel(DEPTHWISE_SHADER, 'main', { TILE_X, TILE_Y, KERNEL_3X3_S1: fast ? 1 : 0 });
@@ -45,7 +45,7 @@ export function encodeDepthwiseConv2d(
   if (chunk < 1) {
     throw new GpuLimitError(
       `depthwise conv2d: one channel (${g.inHeight}x${g.inWidth} in, ${g.outHeight}x${g.outWidth} out, ` +
-        `${perChannelBytes} bytes) does not fit maxStorageBufferBindingSize (${maxBindingBytes} bytes); split the input into tiles`,
+        `${perChannelBytes} bytes) does not fit the storage binding limit (${maxBindingBytes} bytes); split the input into tiles`,
     );
   }
   chunk = Math.min(chunk, g.inChannels);
