@@ -20,7 +20,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { findChrome } from '../src/browser/chrome.js';
 import type { AdapterReport } from '../src/gpu/context.js';
 import { findSwiftShaderIcd } from '../src/gpu/node-host.js';
 import { writeNpy } from '../src/data/npy-node.js';
@@ -28,16 +27,9 @@ import { Prng } from '../src/data/prng.js';
 import { f32 } from '../src/tensor.js';
 import type { RunReport } from '../src/run/experiment.js';
 import { liveWithArg } from './processes.js';
+import { haveChrome } from './chrome-available.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const haveChrome = (() => {
-  try {
-    findChrome();
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const swiftShaderIcd = findSwiftShaderIcd();
 
 interface Ran {

@@ -20,17 +20,10 @@ import {
 } from '../src/browser/chrome.js';
 import { InputError, PeirError } from '../src/errors.js';
 import { liveWithArg } from './processes.js';
+import { haveChrome } from './chrome-available.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const onLinux = process.platform === 'linux';
-const haveChrome = (() => {
-  try {
-    findChrome();
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** Live (non-zombie) processes in process group `pgid`, from /proc (Linux). */
 function liveInGroup(pgid: number): number[] {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findChrome, launchChrome, type ChromeSession } from '../src/browser/chrome.js';
+import { launchChrome, type ChromeSession } from '../src/browser/chrome.js';
 import { defaultDistDir } from '../src/browser/run-in-chrome.js';
 import { serveStatic, type StaticServer } from '../src/browser/server.js';
 import { histogramBins } from '../src/browser/page/plots.js';
@@ -20,17 +20,10 @@ import { resolveConfig, type RunOptions } from '../src/run/config.js';
 import { CpuEngine } from '../src/run/engine.js';
 import { runExperiment, type RunReport } from '../src/run/experiment.js';
 import { formatNumber, metricRows, worstTrial } from '../src/report/format.js';
+import { haveChrome } from './chrome-available.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const haveChrome = (() => {
-  try {
-    findChrome();
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** A browser with WebGPU switched off the way a stock Linux Chromium has it: no --enable-unsafe-webgpu, so no adapter. */
 const NO_WEBGPU_FLAGS = ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
